@@ -1,0 +1,480 @@
+"""Two-by-two statistics for adverse impact (disproportionate drop-out) at one stage.
+
+A comparison is one 2x2 table (focal group vs reference group, passed vs not passed)::
+
+                 passed   not passed
+    focal          a          b        n1 = a + b
+    reference      c          d        n2 = c + d
+
+"Not passed" is ``failed`` for the *decision* view and ``failed + withdrew`` for the *retention*
+view; the caller (``funnel.py``) builds the table. Everything here is pure: counts in, plain
+dataclasses out, with the counts kept next to every derived number so that the service layer can
+pass each number through the suppression gate.
+
+Sources (see ``docs/statistics-funnel.md`` for the full text):
+
+* Four-fifths rule: Uniform Guidelines on Employee Selection Procedures (UGESP), 29 C.F.R.
+  1607.4D (1978); Questions & Answers no. 12 (worked example) and no. 21 (one-person flip).
+* Wilson score interval: Wilson (1927) JASA 22:209; Newcombe (1998) Stat Med 17:857, method 3.
+* Katz log interval for a ratio of proportions: Katz, Baptista, Azen & Pike (1978) Biometrics
+  34:469.
+* Woolf log interval for the odds ratio, Haldane (1956) 0.5 correction for zero cells.
+* Fisher's exact test: ``scipy.stats.fisher_exact`` (same p-value as R ``fisher.test``).
+* Mid-p: Lancaster (1961) JASA 56:223; two-sided as twice the smaller one-sided mid-p
+  (Rothman, Greenland & Lash, *Modern Epidemiology*; R ``epitools::tab2by2.test``).
+* Boschloo's exact unconditional test: ``scipy.stats.boschloo_exact``.
+* Pooled two-proportion Z test ("two standard deviations" in US case law, Hazelwood School
+  District v. United States, 433 U.S. 299 (1977)): ``statsmodels proportions_ztest``.
+* Holm (1979) Scand J Stat 6:65 step-down correction (checked against statsmodels
+  ``multipletests(method="holm")``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+
+#: The four-fifths threshold as an exact fraction: a ratio of exactly 4/5 is *not* below it.
+FOUR_FIFTHS = Fraction(4, 5)
+#: Tests offered for one 2x2 comparison.
+TESTS: tuple[str, ...] = ("fisher", "midp", "boschloo", "ztest")
+TEST_NAMES: dict[str, str] = {
+    "fisher": "Fisher's exact test",
+    "midp": "Fisher mid-p exact test",
+    "boschloo": "Boschloo's exact unconditional test",
+    "ztest": "pooled two-proportion Z test",
+}
+TAILS = "two-sided"
+ADJUSTMENT = "holm"
+
+# Tiers (machine values; the web layer translates them).
+RED = "red"
+AMBER = "amber"
+GREY = "grey"
+GREEN = "green"
+TIER_LABELS: dict[str, str] = {
+    RED: "disproportionate drop-out",
+    AMBER: "watch",
+    GREY: "too few to tell",
+    GREEN: "no evidence of disproportionate drop-out",
+}
+
+
+@dataclass(frozen=True)
+class Table2x2:
+    """Counts of one comparison: focal/reference x passed/not passed."""
+
+    focal_pass: int
+    focal_fail: int
+    ref_pass: int
+    ref_fail: int
+
+    def __post_init__(self) -> None:
+        for name in ("focal_pass", "focal_fail", "ref_pass", "ref_fail"):
+            value = getattr(self, name)
+            if int(value) != value or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+    @property
+    def focal_n(self) -> int:
+        return self.focal_pass + self.focal_fail
+
+    @property
+    def ref_n(self) -> int:
+        return self.ref_pass + self.ref_fail
+
+    def as_array(self) -> np.ndarray:
+        return np.array([[self.focal_pass, self.focal_fail], [self.ref_pass, self.ref_fail]])
+
+    def flipped(self) -> Table2x2:
+        """The table with one focal candidate moved from "not passed" to "passed" (UGESP Q21)."""
+        if self.focal_fail == 0:
+            return self
+        return Table2x2(self.focal_pass + 1, self.focal_fail - 1, self.ref_pass, self.ref_fail)
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+    method: str
+    level: float = 0.95
+
+
+@dataclass(frozen=True)
+class Significance:
+    """A p-value with everything needed to read it."""
+
+    test: str  # machine key, one of TESTS
+    name: str  # human name
+    tails: str
+    p_value: float
+    statistic: float | None = None
+
+
+@dataclass(frozen=True)
+class OddsRatio:
+    estimate: float
+    ci: Interval
+    haldane_corrected: bool  # True when a zero cell forced the 0.5 correction
+
+
+@lru_cache(maxsize=64)
+def _z(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+# Pure function of integers; the same group's interval is asked for once per comparison.
+@lru_cache(maxsize=4096)
+def wilson_interval(successes: int, n: int, alpha: float = 0.05) -> Interval | None:
+    """Wilson score interval for a proportion; ``None`` when ``n == 0``.
+
+    Formula (Wilson 1927; Newcombe 1998 method 3), with z = z_{1-alpha/2}, p = x/n::
+
+        (p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)
+
+    Example (Newcombe 1998, Table II): 81/263 -> 0.2553 to 0.3662.
+    """
+    if n == 0:
+        return None
+    low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
+    return Interval(float(low), float(high), "wilson", 1 - alpha)
+
+
+def exact_ratio(table: Table2x2) -> Fraction | None:
+    """Impact ratio (a/n1) / (c/n2) as an exact fraction; ``None`` when undefined.
+
+    Example (UGESP Q&A 12): 12/48 vs 80/120 -> Fraction(3, 8) = 0.375.
+    """
+    if table.focal_n == 0 or table.ref_n == 0 or table.ref_pass == 0:
+        return None
+    return Fraction(table.focal_pass, table.focal_n) / Fraction(table.ref_pass, table.ref_n)
+
+
+def below_four_fifths(ratio: Fraction | None) -> bool:
+    """``ratio < 4/5`` in exact arithmetic (UGESP 1607.4D); 4/5 itself is not below."""
+    return ratio is not None and ratio < FOUR_FIFTHS
+
+
+def katz_log_ci(table: Table2x2, alpha: float = 0.05) -> tuple[Interval | None, bool]:
+    """Katz log interval for the ratio of two proportions (Katz et al. 1978).
+
+    ``exp(ln RR +- z sqrt(1/a - 1/n1 + 1/c - 1/n2))``. When a or c is zero the log is
+    undefined; then 0.5 is added to every cell (Haldane) and the second value is ``True``.
+
+    Example: a=10/30 vs c=5/45 -> RR 3.0, SE(ln RR) 0.4944, 95% CI 1.138 to 7.906.
+    """
+    a, b, c, d = (table.focal_pass, table.focal_fail, table.ref_pass, table.ref_fail)
+    if table.focal_n == 0 or table.ref_n == 0:
+        return None, False
+    corrected = a == 0 or c == 0
+    if corrected:
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    n1, n2 = a + b, c + d
+    log_rr = math.log((a / n1) / (c / n2))
+    se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)
+    z = _z(alpha)
+    return (
+        Interval(math.exp(log_rr - z * se), math.exp(log_rr + z * se), "katz-log", 1 - alpha),
+        corrected,
+    )
+
+
+def odds_ratio(table: Table2x2, alpha: float = 0.05) -> OddsRatio | None:
+    """Sample odds ratio ad/bc with Woolf log CI ``exp(ln OR +- z sqrt(1/a+1/b+1/c+1/d))``.
+
+    Haldane's 0.5 is added to every cell only when a cell is zero (then the plain estimate is
+    0 or infinite); ``haldane_corrected`` says so. Example: [[3, 1], [1, 3]] -> OR 9.0.
+    """
+    a, b, c, d = (table.focal_pass, table.focal_fail, table.ref_pass, table.ref_fail)
+    if table.focal_n == 0 or table.ref_n == 0:
+        return None
+    corrected = min(a, b, c, d) == 0
+    if corrected:
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    log_or = math.log(a * d / (b * c))
+    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    z = _z(alpha)
+    ci = Interval(math.exp(log_or - z * se), math.exp(log_or + z * se), "woolf-log", 1 - alpha)
+    return OddsRatio(math.exp(log_or), ci, corrected)
+
+
+def _midp_two_sided(table: Table2x2) -> float:
+    """Two-sided mid-p = 2 * min(P(X<x) + P(X=x)/2, P(X>x) + P(X=x)/2), capped at 1.
+
+    X is hypergeometric (the conditional distribution of Fisher's test).
+    """
+    a = table.focal_pass
+    total = table.focal_n + table.ref_n
+    passed = table.focal_pass + table.ref_pass
+    dist = stats.hypergeom(total, passed, table.focal_n)
+    half = 0.5 * dist.pmf(a)
+    lower = dist.cdf(a) - half
+    upper = dist.sf(a) + half
+    return float(min(1.0, 2 * min(lower, upper)))
+
+
+def significance_2x2(table: Table2x2, test: str = "fisher") -> Significance:
+    """Two-sided test of equal pass rates in a 2x2 table.
+
+    ``fisher`` (default; R ``fisher.test`` p-value: tables no more likely than the observed one),
+    ``midp``, ``boschloo`` (slow for large n) or ``ztest`` (pooled variance). A table with an
+    empty row or an empty column carries no evidence: p = 1.
+    Example (R ``fisher.test`` help, tea tasting): [[3, 1], [1, 3]] -> p = 0.4857.
+    """
+    if test not in TESTS:
+        raise ValueError(f"unknown test {test!r}; expected one of {TESTS}")
+    arr = table.as_array()
+    degenerate = (arr.sum(axis=0) == 0).any() or (arr.sum(axis=1) == 0).any()
+    statistic: float | None = None
+    if degenerate:
+        p = 1.0
+    elif test == "fisher":
+        res = stats.fisher_exact(arr, alternative="two-sided")
+        p = float(res.pvalue)
+    elif test == "midp":
+        p = _midp_two_sided(table)
+    elif test == "boschloo":
+        res = stats.boschloo_exact(arr, alternative="two-sided")
+        p, statistic = float(res.pvalue), float(res.statistic)
+    else:
+        z, pz = proportions_ztest(
+            [table.focal_pass, table.ref_pass], [table.focal_n, table.ref_n], value=0
+        )
+        p, statistic = float(pz), float(z)
+    return Significance(test, TEST_NAMES[test], TAILS, min(1.0, p), statistic)
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm (1979) step-down adjusted p-values for one family (order preserved).
+
+    Example: [0.01, 0.04, 0.03, 0.005] -> [0.03, 0.06, 0.06, 0.02].
+    """
+    # Same arithmetic as statsmodels ``multipletests(method="holm")`` (the tests check they
+    # agree), written out because that function calls ``gc.collect()`` on every use, which made
+    # the flip test (one Holm pass per flagged comparison) dominate the run time.
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(p_values[i])))
+        adjusted[i] = running
+    return adjusted
+
+
+@dataclass
+class Comparison:
+    """Raw (family-unadjusted) statistics of one focal-vs-reference 2x2 table."""
+
+    table: Table2x2
+    focal_rate: float | None
+    ref_rate: float | None
+    focal_rate_ci: Interval | None
+    ref_rate_ci: Interval | None
+    ratio: Fraction | None  # exact, from the counts
+    ratio_ci: Interval | None  # Katz log
+    ratio_ci_corrected: bool  # Haldane 0.5 added for the Katz interval
+    difference_pp: float | None  # (focal - reference) rate, percentage points
+    odds: OddsRatio | None
+    fail_rate_ratio: float | None  # focal not-pass rate / reference not-pass rate
+    shortfall: Fraction | None  # focal passers expected at the reference rate - actual
+    test: Significance
+
+    @property
+    def unfavourable(self) -> bool:
+        """Focal rate strictly below the reference rate (exact comparison of the counts)."""
+        t = self.table
+        if t.focal_n == 0 or t.ref_n == 0:
+            return False
+        return Fraction(t.focal_pass, t.focal_n) < Fraction(t.ref_pass, t.ref_n)
+
+
+def compare(table: Table2x2, test: str = "fisher", alpha: float = 0.05) -> Comparison:
+    """All raw statistics of one 2x2 comparison (no tier: that needs the family's Holm step).
+
+    Example (UGESP Q&A 12): ``compare(Table2x2(12, 36, 80, 40)).ratio == Fraction(3, 8)``.
+    """
+    fr = table.focal_pass / table.focal_n if table.focal_n else None
+    rr = table.ref_pass / table.ref_n if table.ref_n else None
+    ratio = exact_ratio(table)
+    ratio_ci, corrected = katz_log_ci(table, alpha) if ratio is not None else (None, False)
+    diff = (fr - rr) * 100 if fr is not None and rr is not None else None
+    fail_ratio = None
+    if table.focal_n and table.ref_n and table.ref_fail:
+        fail_ratio = (table.focal_fail / table.focal_n) / (table.ref_fail / table.ref_n)
+    shortfall = None
+    if table.ref_n:
+        shortfall = table.focal_n * Fraction(table.ref_pass, table.ref_n) - table.focal_pass
+    return Comparison(
+        table=table,
+        focal_rate=fr,
+        ref_rate=rr,
+        focal_rate_ci=wilson_interval(table.focal_pass, table.focal_n, alpha),
+        ref_rate_ci=wilson_interval(table.ref_pass, table.ref_n, alpha),
+        ratio=ratio,
+        ratio_ci=ratio_ci,
+        ratio_ci_corrected=corrected,
+        difference_pp=diff,
+        odds=odds_ratio(table, alpha),
+        fail_rate_ratio=fail_ratio,
+        shortfall=shortfall,
+        test=significance_2x2(table, test),
+    )
+
+
+@dataclass
+class Tier:
+    """Traffic-light verdict with a machine reason code and its parameters (for i18n)."""
+
+    tier: str
+    label: str
+    reason_code: str
+    params: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FlipCheck:
+    """UGESP Q&A 21: does one focal candidate moved from not-passed to passed undo the finding?"""
+
+    flipped_table: Table2x2
+    flipped_ratio: Fraction | None
+    flipped_adjusted_p: float
+    ratio_reaches_four_fifths: bool
+    becomes_non_significant: bool
+
+    @property
+    def robust(self) -> bool:
+        return not (self.ratio_reaches_four_fifths or self.becomes_non_significant)
+
+
+def flip_check(
+    table: Table2x2,
+    family_raw_p: Sequence[float],
+    index: int,
+    test: str = "fisher",
+    alpha: float = 0.05,
+) -> FlipCheck:
+    """Recompute ratio and Holm-adjusted p with one focal non-passer turned into a passer.
+
+    The flipped p-value replaces this comparison's raw p in the same family before Holm, so
+    the flipped table is judged under the same multiplicity as the original.
+    """
+    flipped = table.flipped()
+    flipped_ratio = exact_ratio(flipped)
+    p_raw = list(family_raw_p)
+    p_raw[index] = significance_2x2(flipped, test).p_value
+    p_adj = holm_adjust(p_raw)[index]
+    return FlipCheck(
+        flipped_table=flipped,
+        flipped_ratio=flipped_ratio,
+        flipped_adjusted_p=p_adj,
+        ratio_reaches_four_fifths=not below_four_fifths(flipped_ratio),
+        becomes_non_significant=not p_adj < alpha,
+    )
+
+
+def _fmt_ratio(ratio: Fraction | None) -> float | None:
+    return None if ratio is None else round(float(ratio), 4)
+
+
+def assign_tier(
+    comparison: Comparison,
+    adjusted_p: float,
+    flip: FlipCheck | None,
+    alpha: float = 0.05,
+    min_denominator: int = 20,
+) -> Tier:
+    """RED / AMBER / GREY / GREEN for one comparison (rules in ``docs/statistics-funnel.md``).
+
+    * GREY: focal or reference denominator < ``min_denominator``, or no reference passers.
+    * RED: ratio < 4/5 and Holm-adjusted p < alpha and shortfall >= 1 and survives the flip.
+    * AMBER: ratio < 4/5 but not all of the above; or significant, unfavourable, ratio >= 4/5.
+    * GREEN: otherwise ("no evidence", never "no disparity").
+    """
+    t = comparison.table
+    ratio = comparison.ratio
+    base = {
+        "focal_n": t.focal_n,
+        "reference_n": t.ref_n,
+        "min_denominator": min_denominator,
+        "ratio": _fmt_ratio(ratio),
+        "adjusted_p": adjusted_p,
+        "alpha": alpha,
+    }
+    if t.focal_n < min_denominator:
+        return Tier(
+            GREY, TIER_LABELS[GREY], "too_few_focal", base,
+            f"Too few to tell: only {t.focal_n} decisions in this group "
+            f"(at least {min_denominator} needed).",
+        )
+    if t.ref_n < min_denominator:
+        return Tier(
+            GREY, TIER_LABELS[GREY], "too_few_reference", base,
+            f"Too few to tell: only {t.ref_n} decisions in the reference group "
+            f"(at least {min_denominator} needed).",
+        )
+    if t.ref_pass == 0:
+        return Tier(
+            GREY, TIER_LABELS[GREY], "no_reference_passers", base,
+            "Too few to tell: nobody in the reference group passed, so there is no rate to "
+            "compare with.",
+        )
+    significant = adjusted_p < alpha
+    shortfall = comparison.shortfall if comparison.shortfall is not None else Fraction(0)
+    base["shortfall"] = round(float(shortfall), 2)
+    if below_four_fifths(ratio):
+        robust = flip.robust if flip is not None else True
+        if significant and shortfall >= 1 and robust:
+            return Tier(
+                RED, TIER_LABELS[RED], "below_four_fifths_significant_robust", base,
+                f"This group passes at {float(ratio):.2f} times the reference rate (below 0.8); "
+                f"the gap is statistically significant after correction for multiple "
+                f"comparisons and amounts to about {float(shortfall):.1f} fewer people passing.",
+            )
+        if not significant:
+            code, why = "below_four_fifths_not_significant", (
+                "but the gap could be chance at these numbers"
+            )
+        elif shortfall < 1:
+            code, why = "below_four_fifths_shortfall_below_one", (
+                "but the gap amounts to less than one person"
+            )
+        else:
+            code, why = "below_four_fifths_not_robust", (
+                "but one person passing instead of failing would undo the finding"
+            )
+        return Tier(
+            AMBER, TIER_LABELS[AMBER], code, base,
+            f"Watch: this group passes at {float(ratio):.2f} times the reference rate "
+            f"(below 0.8), {why}.",
+        )
+    if significant and comparison.unfavourable:
+        return Tier(
+            AMBER, TIER_LABELS[AMBER], "significant_above_four_fifths", base,
+            f"Watch: this group passes at a significantly lower rate, though at "
+            f"{float(ratio):.2f} times the reference rate it is not below 0.8.",
+        )
+    if not comparison.unfavourable:
+        return Tier(
+            GREEN, TIER_LABELS[GREEN], "focal_rate_not_lower", base,
+            "No evidence of disproportionate drop-out: this group passes at least as often "
+            "as the reference group.",
+        )
+    return Tier(
+        GREEN, TIER_LABELS[GREEN], "no_evidence", base,
+        f"No evidence of disproportionate drop-out: the ratio is {float(ratio):.2f} "
+        f"(not below 0.8) and the gap is not statistically significant.",
+    )

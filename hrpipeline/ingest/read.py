@@ -1,0 +1,289 @@
+"""Read an extract (CSV or XLSX bytes) into a frame of stripped strings.
+
+Zone HR managers export from whatever HR system they have: CSV with ``,`` ``;`` or tab
+(Belgian Excel writes ``;`` with a decimal comma), in UTF-8, UTF-8 with BOM or Windows-1252,
+or an Excel workbook. Nothing is interpreted here except the layout: every cell comes back as a
+stripped string (``""`` for an empty cell) and the header row as given, so the same reader
+serves every extract kind and the Statbel population tables.
+
+The frame's index is the row number the user sees in Excel (header = row 1), so problems can
+point at the exact row. ``frame.attrs`` records ``source_format`` (``csv``/``xlsx``),
+``encoding`` and ``delimiter``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+
+from hrpipeline.ingest.problems import fail
+
+#: Zip-bomb guard for XLSX, checked on the archive directory before anything is inflated.
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_XLSX_MEMBERS = 2_000
+#: Real workbooks compress sheet XML 5-50×; a bomb reaches hundreds or thousands.
+MAX_XLSX_RATIO = 150
+_RATIO_MIN_SIZE = 1024 * 1024
+
+_XLSX_EXT = (".xlsx", ".xlsm")
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls / .doc
+_ZIP_MAGIC = b"PK\x03\x04"
+# A genuine UTF-8 multi-byte sequence; in a file that is not valid UTF-8 it means two encodings
+# were mixed (e.g. a UTF-8 export appended to by a cp1252 editor).
+_UTF8_SEQ = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
+
+
+def read_table(data: bytes, filename: str, *, sheet: str | None = None) -> pd.DataFrame:
+    """Parse CSV or XLSX bytes into a frame of stripped strings, header row as given.
+
+    Raises :class:`~hrpipeline.ingest.problems.ExtractInvalid` with one problem (codes
+    ``empty_file``, ``unsupported_format``, ``corrupt_xlsx``, ``xlsx_too_large``,
+    ``sheet_not_found``, ``mixed_encoding``, ``malformed_csv``, ``duplicate_column``,
+    ``no_header``) when the file cannot be read at all.
+
+    >>> read_table(b"a;b\\n 1 ;x\\n", "t.csv").loc[2, "a"]
+    '1'
+    """
+    return read_frame(data, filename, sheet=sheet, as_category=False)
+
+
+def read_frame(data: bytes, filename: str, *, sheet: str | None = None,
+               as_category: bool = False) -> pd.DataFrame:
+    """:func:`read_table`, optionally with categorical columns (low memory on big files)."""
+    if not data:
+        raise fail("empty_file", f"The file {filename!r} is empty (0 bytes). Export it again.")
+    name = (filename or "").lower()
+    if data.startswith(_OLE2_MAGIC) or name.endswith((".xls", ".ods", ".numbers")):
+        raise fail("unsupported_format",
+                   "This file type is not supported. In Excel choose 'Save as' and pick "
+                   "'Excel Workbook (.xlsx)' or 'CSV (semicolon or comma separated)'.",
+                   value=filename)
+    if name.endswith(_XLSX_EXT) or data.startswith(_ZIP_MAGIC):
+        frame = _read_xlsx(data, sheet)
+    else:
+        frame = _read_csv(data, as_category)
+    return frame
+
+
+# --- CSV ----------------------------------------------------------------------------------
+def _detect_encoding(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _mixed(exc) from None
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in data[:4096]:
+        raise fail("unsupported_format",
+                   "This does not look like a CSV or Excel file (binary content). Export the "
+                   "data as .xlsx or .csv.")
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if _UTF8_SEQ.search(data):
+            raise _mixed(exc) from None
+    try:
+        data.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _mixed(exc: UnicodeDecodeError):
+    return fail("mixed_encoding",
+                "The file mixes two text encodings (UTF-8 and Windows-1252), so accented "
+                "letters would be garbled. Open it in Excel and save it again as 'CSV UTF-8'.",
+                params_position=exc.start)
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {}
+    for sep in (";", ",", "\t"):
+        try:
+            counts[sep] = len(next(csv.reader([first_line], delimiter=sep)))
+        except (csv.Error, StopIteration):
+            counts[sep] = 1
+    best = max(counts, key=lambda s: (counts[s], s == ";"))
+    return best
+
+
+def _read_csv(data: bytes, as_category: bool) -> pd.DataFrame:
+    encoding = _detect_encoding(data)
+    head = data[: 256 * 1024].decode(encoding, errors="replace")
+    head = head.lstrip("\ufeff")
+    lines = head.splitlines()
+    first = next((ln for ln in lines if ln.strip(" ;,\t")), None)
+    if first is None:
+        raise fail("empty_file", "The file contains no header row and no data.")
+    skip = lines.index(first)
+    delimiter = _sniff_delimiter(first)
+    header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
+    names = _unique_header(header)
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data), sep=delimiter, encoding=encoding, header=None, names=names,
+            skiprows=skip + 1, dtype="category" if as_category else str,
+            keep_default_na=False, na_filter=False, skip_blank_lines=False,
+            quotechar='"', engine="c", index_col=False,
+        )
+    except pd.errors.ParserError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        row = int(line.group(1)) + skip + 1 if line else None
+        raise fail("malformed_csv",
+                   f"Row {row} has more cells than the header row. Check for a stray "
+                   f"'{delimiter}' or an unclosed quote." if row else
+                   f"The CSV file cannot be read ({exc}).", row=row) from None
+    except UnicodeDecodeError as exc:
+        raise _mixed(exc) from None
+    frame.index = pd.RangeIndex(skip + 2, skip + 2 + len(frame))
+    frame = _tidy(frame, header)
+    frame.attrs.update(source_format="csv", encoding=encoding, delimiter=delimiter)
+    return frame
+
+
+def _unique_header(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    for h in header:
+        if h:
+            seen[h] = seen.get(h, 0) + 1
+    dupes = [h for h, n in seen.items() if n > 1]
+    if dupes:
+        raise fail("duplicate_column",
+                   f"The column {dupes[0]!r} appears more than once in the header row. Keep one.",
+                   column=dupes[0], row=1)
+    return [h if h else f"__blank_{i}" for i, h in enumerate(header)]
+
+
+def _strip(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = pd.Index(series.cat.categories.astype(str)).str.strip()
+        uniq, inverse = np.unique(np.asarray(cats, dtype=object), return_inverse=True)
+        codes = series.cat.codes.to_numpy()
+        new_codes = np.where(codes < 0, -1, inverse[codes] if len(inverse) else codes)
+        out = pd.Series(pd.Categorical.from_codes(new_codes, categories=uniq), index=series.index)
+        return out.cat.add_categories([""]).fillna("") if codes.min(initial=0) < 0 else out
+    return series.fillna("").astype(str).str.strip()
+
+
+def _tidy(frame: pd.DataFrame, header: list[str]) -> pd.DataFrame:
+    for col in frame.columns:
+        frame[col] = _strip(frame[col])
+    # Excel leaves trailing empty columns (";;;") and empty lines: drop those only.
+    blank_cols = [c for c in frame.columns if c.startswith("__blank_")]
+    for col in blank_cols:
+        if (frame[col] == "").all():
+            frame = frame.drop(columns=col)
+        else:
+            frame = frame.rename(columns={col: f"(column {int(col[8:]) + 1})"})
+    if len(frame.columns) and len(frame):
+        empty = np.ones(len(frame), dtype=bool)
+        for col in frame.columns:
+            empty &= (frame[col] == "").to_numpy()
+        if empty.any():
+            frame = frame.loc[~empty]
+    return frame
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+def _check_zip(data: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise fail("corrupt_xlsx",
+                   "The Excel file is damaged and cannot be opened. Open it in Excel, save it "
+                   "again as .xlsx, and upload that copy.") from None
+    too_big = fail("xlsx_too_large",
+                   "The Excel file expands to far more data than it holds (a 'zip bomb' or a "
+                   "workbook with huge empty ranges). Copy the data into a new workbook or "
+                   "export as CSV.")
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise too_big
+    total = 0
+    for info in members:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if total > MAX_XLSX_UNCOMPRESSED or (info.file_size > _RATIO_MIN_SIZE
+                                             and ratio > MAX_XLSX_RATIO):
+            raise too_big
+    names = {m.filename for m in members}
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        raise fail("corrupt_xlsx",
+                   "This is a zip archive but not an Excel workbook (.xlsx). Upload the .xlsx "
+                   "or .csv export itself.")
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_xlsx(data: bytes, sheet: str | None) -> pd.DataFrame:
+    import openpyxl  # defusedxml is installed, so openpyxl parses the XML with it
+
+    _check_zip(data)
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception:  # openpyxl raises many types for a damaged workbook
+        raise fail("corrupt_xlsx",
+                   "The Excel file is damaged and cannot be opened. Open it in Excel, save it "
+                   "again as .xlsx, and upload that copy.") from None
+    try:
+        if sheet is not None:
+            if sheet not in book.sheetnames:
+                raise fail("sheet_not_found",
+                           f"The workbook has no sheet named {sheet!r}. Sheets: "
+                           f"{', '.join(book.sheetnames)}.", value=sheet,
+                           sheets=list(book.sheetnames))
+            ws = book[sheet]
+        else:
+            ws = book.worksheets[0]
+        header: list[str] | None = None
+        header_row = 0
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            if header is None:
+                if any(cells):
+                    header, header_row = cells, number
+                continue
+            if any(cells):
+                rows.append(cells)
+                numbers.append(number)
+    finally:
+        book.close()
+    if header is None:
+        raise fail("empty_file", "The workbook's sheet is empty: no header row and no data.")
+    while header and not header[-1] and not any(len(r) >= len(header) and r[len(header) - 1]
+                                                  for r in rows):
+        header.pop()
+    width = len(header)
+    rows = [(r + [""] * width)[:width] for r in rows]
+    names = _unique_header(header)
+    frame = pd.DataFrame(rows, columns=names, index=pd.Index(numbers, dtype="int64"), dtype=str)
+    frame = _tidy(frame, header)
+    frame.attrs.update(source_format="xlsx", encoding=None, delimiter=None,
+                       header_row=header_row)
+    return frame

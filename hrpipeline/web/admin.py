@@ -1,0 +1,131 @@
+"""Administration: users (list, create with role and zones, deactivate) and zones."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from hrpipeline.auth import audit, roles_required
+from hrpipeline.domain import ROLES, UI_LANGUAGES, ZONE_LANGUAGES
+from hrpipeline.errors import NotFound
+from hrpipeline.extensions import db
+from hrpipeline.i18n import label
+from hrpipeline.models import User, Zone
+from hrpipeline.web.blueprint import bp
+
+ZONE_LANGUAGE_LABELS = {"nl": _l("Dutch"), "fr": _l("French"), "bilingual": _l("Bilingual")}
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("First password (at least 10 characters)"),
+                             validators=[DataRequired(), Length(min=10, max=256)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    zones = SelectMultipleField(_l("Zones"), validators=[Optional()])
+    all_zones = BooleanField(_l("Sees every zone"))
+    language = SelectField(_l("Interface language"), validators=[Optional()])
+
+
+class ZoneForm(FlaskForm):
+    code = StringField(_l("Code (e.g. ANT)"),
+                       validators=[DataRequired(), Regexp(r"^[A-Z0-9]{2,16}$")])
+    police_zone_number = StringField(_l("Police zone number (e.g. 5345)"),
+                                     validators=[Optional(), Regexp(r"^\d{4}$")])
+    name_nl = StringField(_l("Name in Dutch"), validators=[DataRequired(), Length(max=120)])
+    name_fr = StringField(_l("Name in French"), validators=[DataRequired(), Length(max=120)])
+    language = SelectField(_l("Language of the zone"), validators=[DataRequired()])
+
+
+class EmptyForm(FlaskForm):
+    """CSRF token only (deactivate buttons)."""
+
+
+def _all_zones() -> list[Zone]:
+    return list(db.session.scalars(select(Zone).order_by(Zone.code)))
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@roles_required()
+def admin_users():
+    form = UserForm()
+    zones = _all_zones()
+    form.role.choices = [(r, label(r)) for r in ROLES]
+    form.zones.choices = [(z.code, f"{z.code} · {z.name_nl}") for z in zones]
+    form.language.choices = [("", "—")] + [(lang, lang.upper()) for lang in UI_LANGUAGES]
+    status = 200
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        if db.session.scalar(select(User).where(User.username == username)) is not None:
+            form.username.errors.append(_("This user name is taken."))
+            status = 409
+        elif not form.all_zones.data and not form.zones.data and form.role.data != "admin":
+            form.zones.errors.append(_("Choose at least one zone, or 'sees every zone'."))
+            status = 400
+        else:
+            by_code = {z.code: z for z in zones}
+            user = User(username=username, role=form.role.data,
+                        all_zones=bool(form.all_zones.data) or form.role.data == "admin",
+                        language=form.language.data or None,
+                        zones=[by_code[c] for c in form.zones.data or []])
+            user.set_password(form.password.data)
+            db.session.add(user)
+            audit("user_created", target=username, role=user.role,
+                  zones=sorted(form.zones.data or []))
+            db.session.commit()
+            flash(_("User %(name)s created.", name=username), "success")
+            return redirect(url_for("web.admin_users"))
+    elif form.is_submitted():
+        status = 400
+    users = list(db.session.scalars(select(User).order_by(User.username)))
+    return render_template("admin/users.html", form=form, users=users,
+                           action_form=EmptyForm()), status
+
+
+@bp.post("/admin/users/<int:user_id>/deactivate")
+@roles_required()
+def admin_user_deactivate(user_id: int):
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired; please try again."), "error")
+        return redirect(url_for("web.admin_users"))
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    if user.id == current_user.id:
+        flash(_("You cannot deactivate your own account."), "error")
+        return redirect(url_for("web.admin_users"))
+    user.active = False
+    audit("user_deactivated", target=user.username)
+    db.session.commit()
+    flash(_("User %(name)s deactivated.", name=user.username), "success")
+    return redirect(url_for("web.admin_users"))
+
+
+@bp.route("/admin/zones", methods=["GET", "POST"])
+@roles_required()
+def admin_zones():
+    form = ZoneForm()
+    form.language.choices = [(c, str(ZONE_LANGUAGE_LABELS[c])) for c in ZONE_LANGUAGES]
+    status = 200
+    if form.validate_on_submit():
+        if db.session.scalar(select(Zone).where(Zone.code == form.code.data)) is not None:
+            form.code.errors.append(_("This zone code exists already."))
+            status = 409
+        else:
+            zone = Zone(code=form.code.data, police_zone_number=form.police_zone_number.data
+                        or None, name_nl=form.name_nl.data.strip(),
+                        name_fr=form.name_fr.data.strip(), language=form.language.data)
+            db.session.add(zone)
+            audit("zone_created", target=zone.code)
+            db.session.commit()
+            flash(_("Zone %(code)s created.", code=zone.code), "success")
+            return redirect(url_for("web.admin_zones"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("admin/zones.html", form=form, zones=_all_zones()), status

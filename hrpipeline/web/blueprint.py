@@ -1,0 +1,120 @@
+"""The ``web`` blueprint, its template filters and the role-based navigation.
+
+Every page module registers its routes on :data:`bp`; ``hrpipeline.web.views`` imports them
+all so that the factory's single ``register_blueprint(views.bp)`` brings in every page.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from flask_babel import format_decimal, format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+bp = Blueprint("web", __name__)
+
+#: Navigation: (endpoint, label). Visibility follows each view's ``allowed_roles`` (set by
+#: ``roles_required``), so the menu can never offer a page the role would get a 403 on.
+NAV: tuple[tuple[str, Any], ...] = (
+    ("web.index", _l("Start")),
+    ("web.funnel", _l("Funnel")),
+    ("web.representation", _l("Representation")),
+    ("web.data_quality", _l("Data quality")),
+    ("pilots.pilot_list", _l("Pilots")),
+    ("pilots.briefings", _l("Briefings")),
+    ("web.upload_new", _l("Upload")),
+    ("web.upload_history", _l("Upload history")),
+    ("web.admin_users", _l("Users")),
+    ("web.admin_zones", _l("Zones")),
+)
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the current user's role may open this endpoint (admins may open everything)."""
+    if not current_user.is_authenticated:
+        return False
+    view = current_app.view_functions.get(endpoint)
+    roles = getattr(view, "allowed_roles", None)
+    if roles is None:
+        return False
+    return current_user.role == "admin" or current_user.role in roles
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, Any]:
+    def nav_items() -> list[tuple[str, str, bool]]:
+        return [
+            (endpoint, str(label), request.endpoint == endpoint)
+            for endpoint, label in NAV
+            if may_open(endpoint)
+        ]
+
+    return {"nav_items": nav_items, "may_open": may_open}
+
+
+def _suppressed_span() -> Markup:
+    return Markup('<span class="suppressed" title="{}">x</span>').format(
+        _("x = hidden to protect privacy")
+    )
+
+
+@bp.app_template_filter("pub")
+def pub(value: Any, kind: str = "auto") -> Markup:
+    """Render one published value.
+
+    ``kind``: ``count`` (thousands separator per locale), ``rate`` (percent, one decimal),
+    ``ratio`` (two decimals), ``points`` (percentage points, signed, one decimal) or ``auto``
+    (int → count, float → rate). A suppressed value is always the one symbol ``x``; ``None``
+    (not applicable, e.g. no ratio without reference passers) is a dash, never 0.
+    """
+    from hrpipeline.analysis.suppression import is_suppressed
+
+    if is_suppressed(value):
+        return _suppressed_span()
+    if value is None:
+        return Markup('<span class="na" title="{}">–</span>').format(_("not applicable"))
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return escape(value)
+    if kind == "auto":
+        kind = "count" if isinstance(value, Integral) else "rate"
+    if kind == "count":
+        return escape(format_decimal(value, format="#,##0"))
+    if kind == "rate":
+        return escape(format_percent(value, format="#,##0.0%"))
+    if kind == "ratio":
+        return escape(format_decimal(value, format="#,##0.00"))
+    if kind == "points":
+        return escape(format_decimal(value, format="+#,##0.0;-#,##0.0"))
+    return escape(format_decimal(value))
+
+
+@bp.app_template_filter("num")
+def num(value: int) -> str:
+    """A plain count that is not a published statistic (e.g. rows in an uploaded file)."""
+    return format_decimal(value, format="#,##0")
+
+
+@bp.app_template_global("kind_label")
+def kind_label(kind: str) -> str:
+    from hrpipeline.web.messages import KIND_LABELS
+
+    return str(KIND_LABELS.get(kind, kind))
+
+
+@bp.app_template_global("status_label")
+def status_label(status: str) -> str:
+    from hrpipeline.web.messages import STATUS_LABELS
+
+    return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_filter("zone_name")
+def zone_name(zone: Any) -> str:
+    from flask_babel import get_locale
+
+    return zone.name(str(get_locale()))

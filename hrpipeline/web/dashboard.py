@@ -1,0 +1,202 @@
+"""Funnel dashboard, representation, data quality, CSV download and charts.
+
+All five read ONE report object (``hrpipeline.services.funnel.funnel_report``), so a page, its
+CSV and its charts always show the same, suppressed numbers. The selection is a catalogue
+entry (``catalogue(current_user)``), never a free filter: differencing two overlapping
+tables is how hidden cells leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from hrpipeline.auth import roles_required
+from hrpipeline.domain import DEFAULT_REFERENCE_GROUP, KNOWN_BACKGROUNDS
+from hrpipeline.errors import DomainError, NotFound
+from hrpipeline.services.funnel_data import CatalogueEntry, catalogue
+from hrpipeline.services.scope import ALL
+from hrpipeline.web.blueprint import bp
+from hrpipeline.web.messages import (
+    TEST_LABELS,
+    TIER_LABELS,
+    VIEW_LABELS,
+    advice_text,
+    tier_reason,
+)
+
+REPORT_ROLES = ("diversity_officer", "hr_manager", "project_staff", "leadership")
+VIEWS = tuple(VIEW_LABELS)
+
+
+class BadSelection(DomainError):
+    status, code, title = 400, "bad_selection", "Unknown choice"
+
+
+@dataclass
+class Selection:
+    entries: list[CatalogueEntry]
+    entry: CatalogueEntry | None
+    reference: str
+    view: str
+
+    def args(self, **override: str) -> dict[str, str]:
+        """Query-string arguments that reproduce this selection (for links and charts)."""
+        assert self.entry is not None
+        args = {"zone": self.entry.zone, "period": self.entry.period,
+                "reference": self.reference, "view": self.view}
+        args.update(override)
+        return args
+
+
+@bp.app_template_global("period_label")
+def period_label(period: str) -> str:
+    kind, _sep, value = period.partition(":")
+    if kind == "campaign":
+        return _("Campaign %(name)s", name=value)
+    if kind == "year":
+        return _("Year %(year)s (all campaigns)", year=value)
+    return period
+
+
+def entry_label(entry: CatalogueEntry, zone_names: dict[str, str]) -> str:
+    zone = _("All zones (pooled)") if entry.zone == ALL else zone_names.get(entry.zone, entry.zone)
+    return f"{zone} · {period_label(entry.period)}"
+
+
+def _selection() -> Selection:
+    entries = catalogue(current_user)
+    reference = request.args.get("reference", DEFAULT_REFERENCE_GROUP)
+    view = request.args.get("view", VIEWS[0])
+    if reference not in KNOWN_BACKGROUNDS:
+        raise BadSelection(_("Unknown reference group."))
+    if view not in VIEWS:
+        raise BadSelection(_("Unknown view."))
+    zone, period = request.args.get("zone"), request.args.get("period")
+    if request.args.get("table"):
+        # The combined select value wins: without JavaScript the hidden fields keep the old one.
+        zone, _sep, period = request.args["table"].partition("|")
+    if zone is None and period is None:
+        return Selection(entries, entries[0] if entries else None, reference, view)
+    for entry in entries:
+        if entry.zone == zone and entry.period == period:
+            return Selection(entries, entry, reference, view)
+    # Same answer for "does not exist" and "not yours": probing reveals nothing.
+    raise NotFound(_("This table is not among the tables you can open."))
+
+
+def _report(selection: Selection):
+    from hrpipeline.services.funnel import funnel_report
+
+    assert selection.entry is not None
+    return funnel_report(current_user, selection.entry.zone, selection.entry.period,
+                         reference=selection.reference, view=selection.view,
+                         lang=str(get_locale()))
+
+
+def _render(template: str, **context: Any):
+    selection = _selection()
+    zone_names = {z.code: z.name(str(get_locale())) for z in current_user_zones()}
+    choices = [(f"{e.zone}|{e.period}", entry_label(e, zone_names)) for e in selection.entries]
+    report = _report(selection) if selection.entry is not None else None
+    return render_template(template, report=report, selection=selection, choices=choices,
+                           view_labels=VIEW_LABELS, backgrounds=KNOWN_BACKGROUNDS, **context)
+
+
+def current_user_zones():
+    from hrpipeline.services.scope import visible_zones
+
+    return visible_zones(current_user)
+
+
+@bp.get("/funnel")
+@roles_required(*REPORT_ROLES)
+def funnel():
+    return _render("funnel/dashboard.html")
+
+
+@bp.get("/representation")
+@roles_required(*REPORT_ROLES)
+def representation():
+    return _render("funnel/representation.html")
+
+
+@bp.get("/data-quality")
+@roles_required(*REPORT_ROLES)
+def data_quality():
+    return _render("funnel/quality.html")
+
+
+@bp.get("/funnel.csv")
+@roles_required(*REPORT_ROLES)
+def funnel_csv():
+    selection = _selection()
+    if selection.entry is None:
+        raise NotFound(_("There is no table to download yet."))
+    report = _report(selection)
+    name = report.key.replace("/", "_").replace(":", "-")
+    return Response(report.to_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="funnel_{name}.csv"'})
+
+
+@bp.get("/charts/<name>.<fmt>")
+@roles_required(*REPORT_ROLES)
+def chart(name: str, fmt: str):
+    from hrpipeline.web import charts
+
+    if name not in charts.CHARTS or fmt not in charts.FORMATS:
+        raise NotFound(_("No such chart."))
+    selection = _selection()
+    if selection.entry is None:
+        raise NotFound(_("There is no table to draw yet."))
+    report = _report(selection)
+    body = charts.render_cached(name, fmt, report, str(get_locale()))
+    response = Response(body, mimetype=charts.FORMATS[fmt])
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+# --- template helpers for the report pages ---------------------------------------------------
+
+
+@bp.app_template_global("tier_label")
+def tier_label(tier: str | None) -> str:
+    text = TIER_LABELS.get((tier or "").lower())
+    return str(text) if text is not None else (tier or "")
+
+
+@bp.app_template_global("test_label")
+def test_label(test: str | None) -> str:
+    text = TEST_LABELS.get(test or "")
+    return str(text) if text is not None else (test or "–")
+
+
+@bp.app_template_global("reason")
+def reason(comparison: dict[str, Any]) -> str:
+    """The comparison's plain-language reason, translated by ``reason_code``."""
+    return tier_reason(comparison.get("reason_code"), comparison.get("reason_params"),
+                       comparison.get("reason") or "")
+
+
+@bp.app_template_global("excluded_reason")
+def excluded_reason(entry: dict[str, Any]) -> str:
+    code = entry.get("reason_code") or entry.get("reason")
+    texts = {
+        "unknown": _("reported, but not compared: the background is not known"),
+        "unknown_not_compared": _("reported, but not compared: the background is not known"),
+        "absent": _("nobody in this group in this table"),
+        "reference_absent": _("the reference group has nobody in this table: no comparison "
+                              "is possible"),
+    }
+    return texts.get(code or "", entry.get("reason") or code or "")
+
+
+@bp.app_template_global("advice_text")
+def _advice(code: str) -> str:
+    return advice_text(code)
+

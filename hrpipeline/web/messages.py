@@ -1,0 +1,174 @@
+"""User-facing texts keyed by machine codes (tiers, reasons, ingest problems, advice).
+
+Services and analyses return codes plus parameters and an English sentence; the web layer
+translates by code so that a Dutch- or French-speaking reader gets the sentence in their
+language, and falls back to the English sentence for a code it does not know yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from hrpipeline.analysis.impact import TEST_NAMES
+
+KIND_LABELS = {
+    "funnel": _l("Recruitment funnel (one row per candidate and stage)"),
+    "workforce": _l("Workforce and exits (one row per officer)"),
+    "counts": _l("Aggregate counts table"),
+}
+
+STATUS_LABELS = {
+    "stored": _l("stored"),
+    "replaced": _l("replaced"),
+    "rejected": _l("rejected"),
+}
+
+VIEW_LABELS = {
+    "decision": _l("Decision pass rate (passed / passed + failed)"),
+    "retention": _l("Funnel retention (passed / passed + failed + withdrew)"),
+}
+
+TIER_LABELS = {
+    "red": _l("Disproportionate drop-out"),
+    "amber": _l("Watch"),
+    "grey": _l("Too few to tell"),
+    "green": _l("No evidence of disproportionate drop-out"),
+}
+
+_TEST_TEXTS = {
+    "fisher": _l("Fisher's exact test"),
+    "midp": _l("Fisher mid-p exact test"),
+    "boschloo": _l("Boschloo's exact test"),
+    "ztest": _l("two-proportion Z test"),
+}
+#: Test labels by machine key and by the analysis layer's English name (what reports carry).
+TEST_LABELS = {**_TEST_TEXTS, **{TEST_NAMES[k]: v for k, v in _TEST_TEXTS.items()}}
+
+
+def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str = "") -> str:
+    """The plain-language reason of a tier, in the interface language.
+
+    The service publishes only parameters that reveal no count (the minimum denominator, the
+    0.8 threshold and the adjusted p as a band), so the sentences use only those.
+    """
+    p = params or {}
+    n = p.get("min_denominator", 20)
+    band = p.get("p_band")
+    band_text = _(" (adjusted p %(band)s)", band=band) if band else ""
+    texts = {
+        "too_few_focal": lambda: _(
+            "Too few to tell: fewer than %(n)s decisions in this group.", n=n),
+        "too_few_reference": lambda: _(
+            "Too few to tell: fewer than %(n)s decisions in the reference group.", n=n),
+        "no_reference_passers": lambda: _(
+            "Too few to tell: nobody in the reference group passed, so there is no rate to "
+            "compare with."),
+        "below_four_fifths_significant_robust": lambda: _(
+            "Disproportionate drop-out: the pass rate is below four-fifths of the reference "
+            "group's, the difference is statistically significant%(band)s and it holds if one "
+            "more candidate had passed.", band=band_text),
+        "below_four_fifths_not_significant": lambda: _(
+            "Watch: the pass rate is below four-fifths of the reference group's, but the gap "
+            "could be chance at these numbers%(band)s.", band=band_text),
+        "below_four_fifths_shortfall_below_one": lambda: _(
+            "Watch: the pass rate is below four-fifths of the reference group's, but the gap "
+            "amounts to less than one person."),
+        "below_four_fifths_not_robust": lambda: _(
+            "Watch: the pass rate is below four-fifths of the reference group's, but one more "
+            "candidate passing would undo the finding."),
+        "significant_above_four_fifths": lambda: _(
+            "Watch: the pass rate is significantly lower%(band)s, though not below four-fifths "
+            "of the reference group's.", band=band_text),
+        "focal_rate_not_lower": lambda: _(
+            "No evidence of disproportionate drop-out: this group passes at least as often as "
+            "the reference group."),
+        "no_evidence": lambda: _(
+            "No evidence of disproportionate drop-out at this stage%(band)s; this is not proof "
+            "that there is no gap.", band=band_text),
+    }
+    make = texts.get(code or "")
+    return make() if make else fallback
+
+
+#: Ingest problem codes (``hrpipeline.ingest``) → a translated explanation of what is expected.
+PROBLEM_TEXTS = {
+    "missing_column": _l("A required column is missing."),
+    "ambiguous_column": _l("Two columns mean the same thing; keep only one."),
+    "duplicate_column": _l("This column appears twice."),
+    "delimiter_not_recognised": _l("The columns could not be told apart: separate them with "
+                                   "a semicolon or a comma."),
+    "no_data_rows": _l("The file has a header but no data rows."),
+    "formula_injection": _l("This cell starts like a spreadsheet formula (=, +, -, @); remove "
+                            "the formula and keep the value."),
+    "missing_value": _l("A value is required here."),
+    "value_too_long": _l("This value is too long."),
+    "unknown_stage": _l("This stage is not one of the zone's selection stages."),
+    "invalid_value": _l("This value is not one of the allowed values."),
+    "invalid_date": _l("This is not a valid date (expected e.g. 2024-03-31 or 31/03/2024)."),
+    "future_date": _l("This date lies in the future."),
+    "invalid_count": _l("A whole number of zero or more is expected here."),
+    "invalid_year": _l("This is not a valid year."),
+    "campaign_year_missing": _l("The campaign year is missing and cannot be read from the "
+                                "campaign name."),
+    "duplicate_row": _l("This candidate or officer appears twice for the same stage."),
+    "exit_before_hire": _l("The exit date lies before the hire date."),
+    "exit_without_date": _l("An exit type or reason is given without an exit date."),
+    "impossible_sequence": _l("The candidate has an outcome at a stage they could not reach "
+                              "(an earlier stage was not passed)."),
+    "pii_column": _l("This column looks like personal data (name, national number, e-mail, "
+                     "address); remove it: only pseudonymous references may be uploaded."),
+    "pii_value": _l("This value looks like personal data (national number, e-mail, phone); "
+                    "remove it: only pseudonymous references may be uploaded."),
+    "corrupt_xlsx": _l("The Excel file is damaged or not really an Excel file."),
+    "xlsx_too_large": _l("The Excel file unpacks to far more than its size; save it as CSV."),
+    "empty_file": _l("The file is empty."),
+    "malformed_csv": _l("The CSV file is malformed (e.g. an unclosed quote)."),
+    "mixed_encoding": _l("The file mixes text encodings; save it again as CSV (UTF-8)."),
+    "unreadable": _l("The file cannot be read: save it as CSV (UTF-8) or Excel (.xlsx)."),
+    "unsupported_format": _l("Only CSV and Excel (.xlsx) files are accepted."),
+    "sheet_not_found": _l("This sheet does not exist in the workbook."),
+    "file_too_large": _l("The file is larger than the upload limit; split it, e.g. one file "
+                         "per campaign."),
+    "too_many_rows": _l("The file has more rows than allowed; split it."),
+    "unknown_kind": _l("Unknown kind of extract."),
+    "negative_count": _l("A count cannot be negative."),
+    "not_a_count": _l("A whole number of zero or more is expected here."),
+    "unknown_group": _l("This background group is not one of the allowed values."),
+    "unknown_zone": _l("This zone code is not known."),
+}
+
+
+def problem_message(problem: dict[str, Any]) -> str:
+    """A translated explanation for one ingest problem, else its English message."""
+    text = PROBLEM_TEXTS.get(problem.get("code") or "")
+    if text is not None:
+        return str(text)
+    return str(problem.get("message") or problem.get("code") or "")
+
+
+#: Data-quality advice codes from ``report.quality["advice"]``.
+ADVICE_TEXTS = {
+    "pool_year": _l("Many cells are hidden: the table for the whole year pools campaigns and "
+                     "hides fewer cells."),
+    "pool_zones": _l("Many cells are hidden: the all-zone table pools every zone and hides "
+                     "fewer cells (ask a colleague who sees every zone)."),
+    "reduce_unknown": _l("Many candidates have an unknown background: ask candidates to fill "
+                         "in the voluntary origin question, so that groups can be compared."),
+    "resolve_pending": _l("Many outcomes are still pending: the figures will change once the "
+                          "campaign is finished."),
+    "small_groups": _l("Some groups are too small to assess: pooling campaigns or zones gives "
+                       "larger groups."),
+}
+
+
+def advice_text(code: str) -> str:
+    text = ADVICE_TEXTS.get(code)
+    return str(text) if text is not None else code
+
+
+def percent(value: float) -> str:
+    return format_percent(value, format="#,##0.0%")

@@ -1,0 +1,143 @@
+"""Pilot pages (list, register, evaluation, gap chart) and leadership briefing downloads.
+
+Blueprint ``pilots`` (registered by the app factory). Views are thin: parse the request, call
+one service (``hrpipeline.services.pilots`` / ``hrpipeline.services.briefing``), render.
+Domain errors (404 outside the scope, 403, 422) go to the shared handler.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from hrpipeline.auth import roles_required
+from hrpipeline.errors import NotFound, ValidationFailed
+from hrpipeline.services import briefing as briefing_service
+from hrpipeline.services import pilots as pilot_service
+from hrpipeline.services.funnel_data import catalogue
+from hrpipeline.services.scope import ALL, may_see_pool, visible_zones
+
+bp = Blueprint("pilots", __name__)
+
+PILOT_VIEW_ROLES = ("project_staff", "leadership", "diversity_officer")
+PILOT_REGISTER_ROLES = pilot_service.REGISTER_ROLES
+BRIEFING_ROLES = briefing_service.BRIEFING_ROLES
+
+
+class PilotForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=160)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
+    zones = SelectMultipleField(_l("Pilot zones"), validators=[DataRequired()])
+    comparison_zones = SelectMultipleField(_l("Comparison zones"), validators=[Optional()])
+    target = SelectField(_l("Target (selection stage or retention)"),
+                         validators=[DataRequired()])
+    start_date = DateField(_l("Start date"), validators=[DataRequired()])
+    end_date = DateField(_l("End date (optional)"), validators=[Optional()])
+
+
+def _lang() -> str:
+    return str(get_locale() or "en")
+
+
+def _form() -> PilotForm:
+    form = PilotForm()
+    choices = [(z.code, z.name(_lang())) for z in visible_zones(current_user)]
+    form.zones.choices = choices
+    form.comparison_zones.choices = choices
+    from hrpipeline.i18n import label
+
+    form.target.choices = [(t, label(t) if t != pilot_service.RETENTION_TARGET
+                            else _("Retention (12 months after hire)"))
+                           for t in pilot_service.targets()]
+    return form
+
+
+@bp.route("/pilots", methods=["GET", "POST"])
+@roles_required(*PILOT_VIEW_ROLES)
+def pilot_list():
+    may_register = current_user.role in (*PILOT_REGISTER_ROLES, "admin")
+    form = _form() if may_register else None
+    problems = None
+    if request.method == "POST":
+        if not may_register:
+            abort(403)
+        assert form is not None
+        if form.validate_on_submit():
+            try:
+                info = pilot_service.create_pilot(
+                    current_user, form.name.data, form.zones.data, form.comparison_zones.data,
+                    form.target.data, form.start_date.data, form.end_date.data,
+                    form.description.data or "")
+            except ValidationFailed as err:
+                problems = err.extra.get("problems", [])
+            else:
+                return redirect(url_for("pilots.pilot_detail", pilot_id=info.id))
+        status = 422
+        return render_template("pilots/list.html", pilots=pilot_service.list_pilots(current_user),
+                               form=form, problems=problems), status
+    return render_template("pilots/list.html", pilots=pilot_service.list_pilots(current_user),
+                           form=form, problems=problems)
+
+
+@bp.get("/pilots/<int:pilot_id>")
+@roles_required(*PILOT_VIEW_ROLES)
+def pilot_detail(pilot_id: int):
+    evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
+    return render_template("pilots/detail.html", ev=evaluation)
+
+
+@bp.get("/pilots/<int:pilot_id>/gap.png")
+@roles_required(*PILOT_VIEW_ROLES)
+def pilot_chart(pilot_id: int):
+    evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
+    response = Response(pilot_service.gap_chart_png(evaluation), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/pilots/<int:pilot_id>.csv")
+@roles_required(*PILOT_VIEW_ROLES)
+def pilot_csv(pilot_id: int):
+    evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
+    return Response(evaluation.to_csv(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="pilot_{pilot_id}.csv"'})
+
+
+def _briefing_choices() -> tuple[list[tuple[str, str]], list[str]]:
+    zones = [(z.code, z.name(_lang())) for z in visible_zones(current_user)]
+    if may_see_pool(current_user):
+        zones.insert(0, (ALL, _("All zones (pooled)")))
+    years = sorted({e.year for e in catalogue(current_user)}, reverse=True)
+    return zones, [f"year:{y}" for y in years]
+
+
+@bp.get("/briefings")
+@roles_required(*BRIEFING_ROLES)
+def briefings():
+    zones, periods = _briefing_choices()
+    return render_template("pilots/briefings.html", zones=zones, periods=periods,
+                           languages=briefing_service.LANGUAGES, current_lang=_lang())
+
+
+@bp.get("/briefings/download")
+@roles_required(*BRIEFING_ROLES)
+def briefing_download():
+    zone = request.args.get("zone", "")
+    period = request.args.get("period", "")
+    lang = request.args.get("lang", _lang())
+    fmt = request.args.get("format", "pdf")
+    if fmt not in ("pdf", "html"):
+        raise NotFound(_("No such format."))
+    if fmt == "html":
+        body = briefing_service.briefing_html(current_user, zone, period, lang)
+        return Response(body, mimetype="text/html")
+    pdf = briefing_service.briefing_pdf(current_user, zone, period, lang)
+    name = f"briefing_{zone}_{period.replace(':', '-')}_{lang}.pdf"
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

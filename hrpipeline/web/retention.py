@@ -1,0 +1,225 @@
+"""Retention page, its CSV and its charts (Blueprint ``retention``).
+
+All three read ONE report object (``hrpipeline.services.retention.retention_report``), so the
+page, the CSV and the charts always show the same, gated numbers. Views are thin: parse the
+zone, call the service, render; domain errors (404 outside the scope, 403 for the pool) go to
+the shared handler.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from flask import Blueprint, Response, render_template, request  # noqa: E402
+from flask_babel import get_locale  # noqa: E402
+from flask_babel import gettext as _  # noqa: E402
+from flask_login import current_user  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
+
+from hrpipeline.analysis.suppression import is_suppressed  # noqa: E402
+from hrpipeline.auth import roles_required  # noqa: E402
+from hrpipeline.domain import EXIT_TYPES  # noqa: E402
+from hrpipeline.errors import NotFound  # noqa: E402
+from hrpipeline.services.scope import ALL, may_see_pool, visible_zones  # noqa: E402
+
+bp = Blueprint("retention", __name__)
+
+RETENTION_ROLES = ("diversity_officer", "hr_manager", "leadership", "project_staff", "admin")
+CHART_NAMES = ("km", "turnover", "exits")
+#: Okabe-Ito (Okabe & Ito 2008), the same colours per group as the funnel charts.
+GROUP_COLOURS = {"belgian_origin": "#0072B2", "eu_background": "#E69F00",
+                 "non_eu_background": "#009E73", "unknown": "#999999", "all": "#000000"}
+SUPPRESSED_FACE = "#f2f2f2"
+SUPPRESSED_EDGE = "#7a7a7a"
+
+
+def _lang() -> str:
+    return str(get_locale() or "en")
+
+
+def _zone_choices() -> list[tuple[str, str]]:
+    choices = [(z.code, z.name(_lang())) for z in visible_zones(current_user)]
+    if may_see_pool(current_user):
+        choices.append((ALL, _("All zones (pooled)")))
+    return choices
+
+
+def _report():
+    from hrpipeline.services.retention import retention_report
+
+    choices = _zone_choices()
+    zone = request.args.get("zone") or (choices[0][0] if choices else None)
+    if zone is None:
+        raise NotFound(_("You have no zone to look at."))
+    return retention_report(current_user, zone, lang=_lang()), choices
+
+
+@bp.get("/retention")
+@roles_required(*RETENTION_ROLES)
+def page():
+    report, choices = _report()
+    return render_template("retention/page.html", report=report, choices=choices,
+                           exit_types=EXIT_TYPES, charts=CHART_NAMES)
+
+
+@bp.get("/retention.csv")
+@roles_required(*RETENTION_ROLES)
+def csv():
+    report, _choices = _report()
+    return Response(report.to_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="retention_{report.zone}.csv"'})
+
+
+@bp.get("/retention/charts/<name>.png")
+@roles_required(*RETENTION_ROLES)
+def chart(name: str):
+    from hrpipeline.web import charts
+
+    if name not in CHART_NAMES:
+        raise NotFound(_("No such chart."))
+    report, _choices = _report()
+    key = ("retention", name, _lang(), report.zone, charts.report_digest(report))
+    body = charts.cache().get_or_render(key, lambda: render_chart(name, report))
+    response = Response(body, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+# --- charts: drawn from the report's published values only -----------------------------------
+
+
+def _label(value: str) -> str:
+    from hrpipeline.i18n import label
+
+    return _("All groups") if value == "all" else label(value)
+
+
+def _figure() -> tuple[Figure, Any]:
+    fig = Figure(figsize=(9.6, 5.0), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def _suppressed_bar(ax, x: float, width: float, top: float) -> None:
+    ax.bar(x, top, width=width, color=SUPPRESSED_FACE, edgecolor=SUPPRESSED_EDGE, hatch="///",
+           linewidth=0.6)
+    ax.text(x, top * 0.5, _("suppressed"), rotation=90, ha="center", va="center", fontsize=7,
+            color="#222222")
+
+
+def _legend(ax, groups: list[str], extra: list[Any] | None = None) -> None:
+    handles = [Patch(facecolor=GROUP_COLOURS.get(g, "#CC79A7"), label=_label(g)) for g in groups]
+    handles.append(Patch(facecolor=SUPPRESSED_FACE, edgecolor=SUPPRESSED_EDGE, hatch="///",
+                         label=_("suppressed (hidden to protect privacy)")))
+    handles.extend(extra or [])
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3,
+              fontsize=8.5, frameon=False)
+
+
+def km_chart(report) -> Figure:
+    """Published Kaplan-Meier curves (steps) with their 95% bands; withheld groups listed."""
+    fig, ax = _figure()
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    shown = []
+    for g in report.groups:
+        pts = [r for r in report.km if r["group"] == g]
+        if not pts:
+            continue
+        shown.append(g)
+        colour = GROUP_COLOURS.get(g, "#CC79A7")
+        t = [p["month"] for p in pts]
+        ax.step(t, [p["survival"] for p in pts], where="post", color=colour, linewidth=1.8)
+        ax.fill_between(t, [p["lower"] for p in pts], [p["upper"] for p in pts], step="post",
+                        color=colour, alpha=0.15, linewidth=0)
+    withheld = [s["group"] for s in report.km_summary if not s["published"]]
+    if withheld:
+        ax.text(0.99, 0.02, _("Not shown (too few officers or exits): %(groups)s",
+                              groups=", ".join(_label(g) for g in withheld)),
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="#222222")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(_("Months since hire"))
+    ax.set_ylabel(_("Still in service (Kaplan-Meier)"))
+    ax.set_title(_("Time in service by group, with %(level)s bands", level="95%"), fontsize=11)
+    handles = [Line2D([], [], color=GROUP_COLOURS.get(g, "#CC79A7"), label=_label(g))
+               for g in shown]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=4,
+              fontsize=8.5, frameon=False)
+    return fig
+
+
+def _grouped(ax, categories: list[str], groups: list[str], value) -> None:
+    values = [value(c, g) for c in categories for g in groups]
+    numbers = [float(v) for v in values if v is not None and not is_suppressed(v)]
+    top = max(numbers, default=0.0) * 1.1 or 0.1
+    width = 0.8 / max(1, len(groups))
+    for gi, g in enumerate(groups):
+        for ci, c in enumerate(categories):
+            x = ci - 0.4 + width * (gi + 0.5)
+            v = value(c, g)
+            if v is None:
+                continue
+            if is_suppressed(v):
+                _suppressed_bar(ax, x, width * 0.92, top)
+                continue
+            ax.bar(x, float(v), width=width * 0.92, color=GROUP_COLOURS.get(g, "#CC79A7"),
+                   edgecolor="white", linewidth=0.5)
+    ax.set_xlim(-0.6, len(categories) - 0.4)
+    ax.set_ylim(0, top)
+
+
+def turnover_chart(report) -> Figure:
+    """Annualised turnover per period and group; hidden rates drawn as "suppressed" strips."""
+    fig, ax = _figure()
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    index = {(r["period"], r["group"]): r for r in report.turnover}
+    _grouped(ax, report.periods, report.groups,
+             lambda p, g: index.get((p, g), {}).get("turnover"))
+    ax.set_xticks(range(len(report.periods)), [p.split(" ")[0] for p in report.periods],
+                  fontsize=8)
+    ax.set_ylabel(_("Turnover (annualised)"))
+    ax.set_title(_("Turnover per year, by group"), fontsize=11)
+    _legend(ax, report.groups)
+    return fig
+
+
+def exits_chart(report) -> Figure:
+    """Leavers over the whole window by exit type and group (from the exit-reasons totals)."""
+    fig, ax = _figure()
+    totals: dict[tuple[str, str], Any] = {}
+    for t in EXIT_TYPES:
+        for g in report.groups:
+            cells = [r[f"leavers_{t}"] for r in report.turnover if r["group"] == g]
+            totals[(t, g)] = (None if not cells else
+                              "x" if any(is_suppressed(c) for c in cells) else sum(cells))
+    from hrpipeline.analysis.suppression import SUPPRESSED
+
+    _grouped(ax, list(EXIT_TYPES), report.groups,
+             lambda t, g: SUPPRESSED if totals[(t, g)] == "x" else totals[(t, g)])
+    ax.set_xticks(range(len(EXIT_TYPES)), [_label(t) for t in EXIT_TYPES], fontsize=8)
+    ax.set_ylabel(_("Leavers since %(date)s", date=report.window_start))
+    ax.set_title(_("Exits by type and group"), fontsize=11)
+    _legend(ax, report.groups)
+    return fig
+
+
+CHARTS = {"km": km_chart, "turnover": turnover_chart, "exits": exits_chart}
+
+
+def render_chart(name: str, report) -> bytes:
+    fig = CHARTS[name](report)
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"font.family": "DejaVu Sans"}):
+        fig.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,242 @@
+"""Tests of the 2x2 adverse-impact statistics against published values and reference libraries."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.contingency_tables import Table2x2 as SmTable2x2
+from statsmodels.stats.multitest import multipletests
+
+from hrpipeline.analysis.impact import (
+    AMBER,
+    GREEN,
+    GREY,
+    RED,
+    Table2x2,
+    assign_tier,
+    below_four_fifths,
+    compare,
+    exact_ratio,
+    flip_check,
+    holm_adjust,
+    katz_log_ci,
+    odds_ratio,
+    significance_2x2,
+    wilson_interval,
+)
+
+
+@pytest.mark.parametrize(
+    ("x", "n", "low", "high"),
+    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611),
+     (1, 29, 0.0061, 0.1718)],
+)
+def test_wilson_matches_newcombe_1998(x, n, low, high):
+    """Newcombe RG (1998) Stat Med 17:857-872, Table II, method 3 (Wilson score, no cc)."""
+    ci = wilson_interval(x, n)
+    assert ci is not None
+    assert ci.low == pytest.approx(low, abs=5e-5)
+    assert ci.high == pytest.approx(high, abs=5e-5)
+
+
+def test_wilson_empty_group_has_no_interval():
+    assert wilson_interval(0, 0) is None
+
+
+def test_fisher_tea_tasting():
+    """R ``?fisher.test`` TeaTasting matrix(c(3, 1, 1, 3)): two-sided p = 0.4857 (= 34/70)."""
+    res = significance_2x2(Table2x2(3, 1, 1, 3), "fisher")
+    assert res.p_value == pytest.approx(34 / 70, abs=1e-12)
+    assert round(res.p_value, 4) == 0.4857
+    assert res.tails == "two-sided"
+    assert res.name == "Fisher's exact test"
+
+
+def test_midp_tea_tasting_by_hand():
+    """Mid-p (Lancaster 1961), two-sided as twice the smaller one-sided mid-p (Rothman et al.).
+
+    Hypergeometric(8, 4, 4) at x = 3: P(X=3) = 16/70, P(X=4) = 1/70, so the upper mid-p is
+    1/70 + 8/70 = 9/70 and the two-sided mid-p 18/70.
+    """
+    assert significance_2x2(Table2x2(3, 1, 1, 3), "midp").p_value == pytest.approx(18 / 70)
+
+
+def test_boschloo_wraps_scipy_and_scipy_matches_its_docs():
+    """SciPy ``boschloo_exact`` docs example: [[74, 31], [43, 32]], 'greater' -> p = 0.0355..."""
+    table = [[74, 31], [43, 32]]
+    docs = stats.boschloo_exact(table, alternative="greater")
+    assert 0.0355 <= docs.pvalue < 0.0356  # the docs print "0.0355..."
+    ours = significance_2x2(Table2x2(74, 31, 43, 32), "boschloo")
+    assert ours.p_value == pytest.approx(stats.boschloo_exact(table).pvalue)
+    # Boschloo is uniformly more powerful than Fisher (Boschloo 1970).
+    assert ours.p_value <= significance_2x2(Table2x2(74, 31, 43, 32), "fisher").p_value
+
+
+def test_pooled_z_matches_textbook_formula():
+    """Pooled two-proportion Z: z = (p1 - p2) / sqrt(p(1-p)(1/n1 + 1/n2)), p pooled.
+
+    UGESP Q&A 12 data: 12/48 vs 80/120 -> |z| about 4.9, beyond "two standard deviations"
+    (Hazelwood School District v. United States, 433 U.S. 299, 1977).
+    """
+    p = 92 / 168
+    z = (12 / 48 - 80 / 120) / math.sqrt(p * (1 - p) * (1 / 48 + 1 / 120))
+    res = significance_2x2(Table2x2(12, 36, 80, 40), "ztest")
+    assert res.statistic == pytest.approx(z)
+    assert res.p_value == pytest.approx(2 * stats.norm.sf(abs(z)))
+    assert abs(res.statistic) > 2
+
+
+def test_katz_log_interval_formula_and_statsmodels():
+    """Katz et al. (1978) log method; formula as in Boston University SPH EP713 module
+    (exp(ln RR +- 1.96 sqrt(1/a - 1/N1 + 1/c - 1/N0))); reference: statsmodels
+    ``Table2x2.riskratio_confint``. 10/30 vs 5/45: RR 3, SE 0.4944, CI 1.138 to 7.906."""
+    ci, corrected = katz_log_ci(Table2x2(10, 20, 5, 40))
+    assert not corrected
+    se = math.sqrt(1 / 10 - 1 / 30 + 1 / 5 - 1 / 45)
+    assert se == pytest.approx(0.4944, abs=1e-4)
+    assert ci.low == pytest.approx(3 * math.exp(-1.959964 * se), rel=1e-6)
+    ref = SmTable2x2(np.array([[10, 20], [5, 40]])).riskratio_confint()
+    assert (ci.low, ci.high) == pytest.approx(ref, rel=1e-9)
+    assert (round(ci.low, 3), round(ci.high, 3)) == (1.138, 7.906)
+
+
+def test_katz_uses_haldane_only_for_zero():
+    ci, corrected = katz_log_ci(Table2x2(0, 30, 10, 20))
+    assert corrected and ci.low > 0
+    assert not katz_log_ci(Table2x2(1, 29, 10, 20))[1]
+
+
+def test_odds_ratio_and_haldane_correction():
+    """OR = ad/bc = 9 for the tea-tasting table; Woolf SE = sqrt(1/3 + 1 + 1 + 1/3) = sqrt(8/3).
+
+    With a zero cell, Haldane (1956) adds 0.5 to each cell: [[0.5, 10.5], [5.5, 5.5]] -> 1/21.
+    """
+    o = odds_ratio(Table2x2(3, 1, 1, 3))
+    assert o.estimate == pytest.approx(9.0) and not o.haldane_corrected
+    assert o.ci.low == pytest.approx(math.exp(math.log(9) - 1.959964 * math.sqrt(8 / 3)), rel=1e-6)
+    z = odds_ratio(Table2x2(0, 10, 5, 5))
+    assert z.haldane_corrected
+    assert z.estimate == pytest.approx((0.5 * 5.5) / (10.5 * 5.5))
+
+
+def test_holm_hand_example():
+    """Holm (1979): sorted p 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04;
+    step-down monotonicity lifts the last to 0.06."""
+    assert holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm_adjust([]) == []
+
+
+def test_ugesp_qa12_four_fifths_example():
+    """UGESP Questions & Answers no. 12: 80/120 white (66.7%) vs 12/48 Black (25%) hired:
+    ratio 25/66.7 = 37.5% < 80% -> adverse impact."""
+    comp = compare(Table2x2(12, 36, 80, 40))
+    assert comp.ratio == Fraction(3, 8)
+    assert below_four_fifths(comp.ratio)
+    assert comp.shortfall == 20  # 48 * 2/3 - 12
+    assert comp.difference_pp == pytest.approx(-41.6667, abs=1e-4)
+    assert comp.fail_rate_ratio == pytest.approx((36 / 48) / (40 / 120))
+    flip = flip_check(comp.table, [comp.test.p_value], 0)
+    tier = assign_tier(comp, comp.test.p_value, flip)
+    assert tier.tier == RED
+    assert tier.reason_code == "below_four_fifths_significant_robust"
+    assert tier.params["ratio"] == 0.375
+
+
+def test_ratio_of_exactly_four_fifths_is_not_flagged_even_when_float_says_so():
+    """3/20 vs 6/32 is exactly 4/5, but float division gives 0.7999999999999999."""
+    t = Table2x2(3, 17, 6, 26)
+    assert (3 / 20) / (6 / 32) < 0.8
+    assert exact_ratio(t) == Fraction(4, 5)
+    assert not below_four_fifths(exact_ratio(t))
+    comp = compare(t)
+    tier = assign_tier(comp, comp.test.p_value, None)
+    assert tier.tier == GREEN and tier.reason_code == "no_evidence"
+
+
+def test_flip_to_four_fifths_makes_finding_not_robust():
+    """UGESP Q&A 21 / 29 CFR 1607.4D: 63/100 vs 800/1000 (ratio 0.7875) is significant, but
+    one more focal passer gives 64/100 = exactly 0.8 -> AMBER, not RED."""
+    comp = compare(Table2x2(63, 37, 800, 200))
+    assert comp.test.p_value < 0.001
+    flip = flip_check(comp.table, [comp.test.p_value], 0)
+    assert flip.flipped_ratio == Fraction(4, 5)
+    assert flip.ratio_reaches_four_fifths and not flip.robust
+    tier = assign_tier(comp, comp.test.p_value, flip)
+    assert (tier.tier, tier.reason_code) == (AMBER, "below_four_fifths_not_robust")
+
+
+def test_flip_to_non_significance():
+    """20/40 vs 30/40: Fisher p = 0.037; 21/40 vs 30/40: p = 0.062 -> not robust."""
+    comp = compare(Table2x2(20, 20, 30, 10))
+    assert comp.test.p_value < 0.05
+    flip = flip_check(comp.table, [comp.test.p_value], 0)
+    assert flip.becomes_non_significant and not flip.ratio_reaches_four_fifths
+    assert assign_tier(comp, comp.test.p_value, flip).tier == AMBER
+
+
+def test_flip_uses_the_family_holm_step():
+    """In a family of 3 the same table's adjusted p is at least 3 x 0.037 > 0.05."""
+    comp = compare(Table2x2(20, 20, 30, 10))
+    family = [comp.test.p_value, 0.5, 0.9]
+    adj = holm_adjust(family)[0]
+    assert adj == pytest.approx(3 * comp.test.p_value)
+    tier = assign_tier(comp, adj, flip_check(comp.table, family, 0))
+    assert (tier.tier, tier.reason_code) == (AMBER, "below_four_fifths_not_significant")
+
+
+def test_significant_but_above_four_fifths_is_amber():
+    comp = compare(Table2x2(700, 300, 800, 200))  # ratio 0.875, p << 0.05
+    assert comp.test.p_value < 1e-6
+    tier = assign_tier(comp, comp.test.p_value, None)
+    assert (tier.tier, tier.reason_code) == (AMBER, "significant_above_four_fifths")
+
+
+def test_shortfall_below_one_blocks_red():
+    """Ratio < 0.8 and significant but less than one person short: AMBER."""
+    comp = compare(Table2x2(0, 200, 3, 197))  # expected focal passers 3: shortfall 3
+    assert comp.shortfall == 3
+    comp2 = compare(Table2x2(0, 20, 1, 999))  # expected 0.02 passers: shortfall 0.02
+    tier = assign_tier(comp2, 0.001, None)  # pretend significance to reach the shortfall rule
+    assert (tier.tier, tier.reason_code) == (AMBER, "below_four_fifths_shortfall_below_one")
+
+
+@pytest.mark.parametrize(
+    ("table", "code"),
+    [(Table2x2(2, 10, 50, 50), "too_few_focal"), (Table2x2(20, 30, 5, 10), "too_few_reference"),
+     (Table2x2(20, 30, 0, 40), "no_reference_passers")],
+)
+def test_grey_never_says_no_disparity(table, code):
+    comp = compare(table)
+    tier = assign_tier(comp, comp.test.p_value, None)
+    assert (tier.tier, tier.reason_code) == (GREY, code)
+    assert "too few" in tier.reason.lower()
+    assert "no disparity" not in tier.reason.lower()
+
+
+def test_favourable_focal_is_green_with_reason():
+    comp = compare(Table2x2(90, 10, 50, 50))
+    tier = assign_tier(comp, comp.test.p_value, None)
+    assert (tier.tier, tier.reason_code) == (GREEN, "focal_rate_not_lower")
+    assert "no evidence" in tier.reason.lower()
+
+
+def test_degenerate_tables_have_p_one_and_bad_input_is_rejected():
+    assert significance_2x2(Table2x2(0, 0, 5, 5)).p_value == 1.0
+    assert significance_2x2(Table2x2(10, 0, 5, 0), "ztest").p_value == 1.0
+    with pytest.raises(ValueError):
+        Table2x2(-1, 0, 0, 0)
+    with pytest.raises(ValueError):
+        significance_2x2(Table2x2(1, 1, 1, 1), "chisq")
+
+
+def test_holm_agrees_with_statsmodels_multipletests():
+    """Reference library: statsmodels ``multipletests(method="holm")`` on random families,
+    including ties and p-values whose multiples exceed 1."""
+    rng = np.random.default_rng(7)
+    for m in (1, 2, 5, 12):
+        p = list(rng.uniform(0, 0.3, m)) + [0.01, 0.01, 0.9]
+        assert holm_adjust(p) == pytest.approx(list(multipletests(p, method="holm")[1]))

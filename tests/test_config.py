@@ -1,0 +1,66 @@
+"""Configuration loading order: defaults → instance/config.py → env → test_config."""
+
+import pytest
+
+from hrpipeline import create_app
+from hrpipeline.config import ConfigError, instance_secret, normalise_db_url
+
+
+def test_defaults_are_sqlite_in_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"SECRET_KEY": "x"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/hrpipeline.sqlite")
+    assert app.config["MIN_CELL"] == 5
+    assert not app.testing
+
+
+def test_env_prefix_overrides_and_is_typed(monkeypatch):
+    monkeypatch.setenv("HRPIPELINE_MIN_CELL", "7")
+    app = create_app({"SECRET_KEY": "x"})
+    assert app.config["MIN_CELL"] == 7
+
+
+def test_database_url_env_selects_postgres_driver(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    app = create_app({"SECRET_KEY": "x"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+def test_test_config_wins_over_env(monkeypatch):
+    monkeypatch.setenv("HRPIPELINE_MIN_CELL", "7")
+    app = create_app({"SECRET_KEY": "x", "MIN_CELL": 4})
+    assert app.config["MIN_CELL"] == 4
+
+
+@pytest.mark.parametrize("k", [2, 11, "5"])
+def test_min_cell_outside_range_refused(k):
+    with pytest.raises(ConfigError, match="MIN_CELL"):
+        create_app({"SECRET_KEY": "x", "MIN_CELL": k})
+
+
+def test_secret_key_generated_once_and_private(tmp_path):
+    first = instance_secret(str(tmp_path))
+    second = instance_secret(str(tmp_path))
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_instance_config_file_is_read(tmp_path, monkeypatch):
+    import flask
+
+    (tmp_path / "config.py").write_text("MIN_CELL = 8\n")
+    original = flask.Flask.__init__
+
+    def init(self, *a, **kw):
+        kw["instance_path"] = str(tmp_path)
+        original(self, *a, **kw)
+
+    monkeypatch.setattr(flask.Flask, "__init__", init)
+    app = create_app()
+    assert app.config["MIN_CELL"] == 8
+    assert (tmp_path / "secret_key").exists()
+
+
+def test_normalise_db_url_keeps_sqlite():
+    assert normalise_db_url("sqlite:///x.db") == "sqlite:///x.db"

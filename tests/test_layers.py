@@ -1,0 +1,35 @@
+"""Architecture guard: the analysis layer is pure (frames in, result objects out).
+
+It must import neither Flask nor SQLAlchemy, so that every statistic can be tested and reused
+without an app or a database (see DEVELOPERS.md, "Layers").
+"""
+
+import ast
+import pathlib
+
+ANALYSIS = pathlib.Path(__file__).resolve().parents[1] / "hrpipeline" / "analysis"
+FORBIDDEN = ("flask", "sqlalchemy", "flask_sqlalchemy", "hrpipeline.models", "hrpipeline.extensions")
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_analysis_imports_neither_flask_nor_sqlalchemy():
+    files = sorted(ANALYSIS.rglob("*.py"))
+    assert files, "analysis package must exist"
+    offenders = {
+        str(p.relative_to(ANALYSIS)): sorted(
+            n for n in _imports(p) if any(n == f or n.startswith(f + ".") for f in FORBIDDEN)
+        )
+        for p in files
+    }
+    offenders = {k: v for k, v in offenders.items() if v}
+    assert offenders == {}

@@ -1,0 +1,91 @@
+"""End-to-end in headless Debian Chromium (Playwright): log in, upload a good and a bad
+extract, open the funnel dashboard, change the selection, switch language, download the CSV,
+and a diversity officer of one zone cannot reach another zone's table."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.web.conftest import CHROMIUM_ARGS  # noqa: F401 (documents the launch flags)
+from tests.web.test_uploads import CORPUS, good_file
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def users(make_user, funnel_data):
+    return {
+        # CRL keeps the default stage list (the example extracts use every stage).
+        "hr": make_user("hr_manager", ["ANT", "CRL"], username="hr.ant", language="en"),
+        "officer": make_user("diversity_officer", ["GNT"], username="div.gnt", language="en"),
+    }
+
+
+def sign_in(page, server, username):
+    page.goto(server.url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(server.url + "/")
+
+
+def test_upload_good_and_bad_extract(page, live_app, users, tmp_path):
+    sign_in(page, live_app, "hr.ant")
+    page.click("nav.main-nav >> text=Upload")
+    data, name = good_file()
+    good = tmp_path / name
+    good.write_bytes(data)
+    page.select_option("#zone", "CRL")
+    page.select_option("#kind", "funnel")
+    page.set_input_files("#file", str(good))
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("#upload-stored")
+    assert name in page.inner_text("#upload-stored")
+
+    page.set_input_files("#file", str(CORPUS / "bad_date.csv"))
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("#upload-problems")
+    assert page.locator("table.problems tbody tr").count() >= 1
+    with page.expect_download() as info:
+        page.click("text=Download the error report (CSV)")
+    report = info.value.path().read_text(encoding="utf-8-sig")
+    assert "invalid_date" in report
+
+
+def test_dashboard_selection_language_and_csv(page, live_app, users):
+    sign_in(page, live_app, "div.gnt")
+    page.click("nav.main-nav >> text=Funnel")
+    page.wait_for_selector("#stage-table")
+    assert "PZ Gent" in page.inner_text("h1")
+    # Changing the table submits the form (JavaScript) and shows the year table.
+    with page.expect_navigation():
+        page.select_option("#table", "GNT|year:2024")
+    assert "Year 2024" in page.inner_text("h1")
+    assert "period=year%3A2024" in page.url or "period=year:2024" in page.url
+    with page.expect_download() as info:
+        page.click("#download-csv")
+    csv_text = info.value.path().read_text(encoding="utf-8")
+    assert csv_text.startswith("# PZ Gent") and "stage,group,entered" in csv_text
+    # Language switch in the header: the page comes back in French, same table.
+    page.click("button[data-lang=fr]")
+    page.wait_for_selector("html[lang=fr]")
+    assert "Taux de réussite" in page.inner_text("#stage-table")
+    assert "Year 2024" not in page.inner_text("h1") and "2024" in page.inner_text("h1")
+    # The chart images (lazy-loaded, server-side PNG) load once scrolled into view.
+    for img in page.locator("figure.chart img").all():
+        img.scroll_into_view_if_needed()
+    page.wait_for_function("Array.from(document.querySelectorAll('figure.chart img'))"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+
+
+def test_officer_cannot_reach_another_zone(page, live_app, users):
+    sign_in(page, live_app, "div.gnt")
+    page.goto(live_app.url + "/funnel")
+    options = page.locator("#table option")
+    values = options.evaluate_all("os => os.map(o => o.value)")
+    assert values and all(v.startswith("GNT|") for v in values)
+    response = page.goto(live_app.url + "/funnel?zone=ANT&period=campaign:2024-1")
+    assert response.status in (403, 404)
+    text = page.inner_text("main")
+    assert "613" not in text and "Antwerpen" not in text

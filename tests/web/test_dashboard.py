@@ -1,0 +1,181 @@
+"""Funnel dashboard, representation, data quality, CSV and charts: all from ONE report object,
+hidden values always the one symbol x (never 0 or blank), NL/FR/EN."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hrpipeline.analysis.suppression import SUPPRESSED
+from tests.web.conftest import login
+
+ANT_CAMPAIGN = "zone=ANT&period=campaign:2024-1"
+
+
+@pytest.fixture
+def officer(client, make_user, funnel_data):
+    user = make_user("diversity_officer", ["ANT"], language="en")
+    login(client, user)
+    return user
+
+
+def _cells(html: str, table_id: str) -> list[list[str]]:
+    body = html.split(f'id="{table_id}"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r,
+                                                                    flags=re.S)] for r in rows]
+
+
+def test_dashboard_shows_the_report_and_the_planted_gap(client, officer):
+    from hrpipeline.services.funnel import funnel_report
+
+    html = client.get(f"/funnel?{ANT_CAMPAIGN}").get_data(as_text=True)
+    report = funnel_report(officer, "ANT", "campaign:2024-1")
+    rows = [r for r in _cells(html, "stage-table") if r]
+    assert len(rows) == len(report.rows)
+    # Belgian origin applicants (613) is large enough to be published exactly.
+    first = next(r for r in report.rows if r["stage"] == "application"
+                 and r["group"] == "belgian_origin")
+    assert rows[0][2] == f"{first['entered']:,}"
+    # The non-EU group's lower pass rate at the cognitive test is flagged RED with its reason.
+    assert 'class="tier red"' in html
+    assert "Disproportionate drop-out: the pass rate is below four-fifths" in html
+    assert f"Holm's method for {report.family_size} comparisons" in html
+    assert 'id="unknown-count"' in html and "Unknown (not disclosed)" in html
+
+
+def test_hidden_values_are_x_never_zero_or_blank(client, officer):
+    from hrpipeline.services.funnel import funnel_report
+
+    report = funnel_report(officer, "ANT", "campaign:2024-1")
+    html = client.get(f"/funnel?{ANT_CAMPAIGN}").get_data(as_text=True)
+    rows = [r for r in _cells(html, "stage-table") if r]
+    columns = ["entered", "passed", "failed", "withdrew", "pending", "pass_rate"]
+    hidden = 0
+    for published, shown in zip(report.rows, rows, strict=True):
+        for i, column in enumerate(columns, start=2):
+            if published[column] is SUPPRESSED:
+                assert shown[i] == "x", (published["stage"], published["group"], column)
+                hidden += 1
+            else:
+                assert shown[i] not in ("x", ""), (published["stage"], column)
+    assert hidden > 0  # the test data include small cells (unknown, EU at later stages)
+    assert "x = hidden to protect privacy" in html or "= hidden to protect privacy" in html
+
+
+def test_csv_download_is_the_reports_csv(client, officer):
+    from hrpipeline.services.funnel import funnel_report
+
+    response = client.get(f"/funnel.csv?{ANT_CAMPAIGN}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    report = funnel_report(officer, "ANT", "campaign:2024-1")
+    assert response.get_data(as_text=True) == report.to_csv()
+
+
+def test_selection_changes_the_table_and_rejects_free_filters(client, officer):
+    year = client.get("/funnel?table=ANT|year:2024&reference=belgian_origin&view=retention")
+    assert year.status_code == 200
+    text = year.get_data(as_text=True)
+    assert "Year 2024 (all campaigns)" in text and 'value="retention" selected' in text
+    assert client.get("/funnel?zone=ANT&period=campaign:2023-9").status_code == 404
+    assert client.get("/funnel?zone=ANT&period=campaign:2024-1&view=free").status_code == 400
+    assert client.get("/funnel?zone=ANT&period=campaign:2024-1&reference=unknown"
+                      ).status_code == 400
+
+
+def test_representation_and_quality_pages(client, officer):
+    rep = client.get(f"/representation?{ANT_CAMPAIGN}").get_data(as_text=True)
+    assert 'id="rep-table"' in rep or "No population benchmark" in rep
+    quality = client.get(f"/data-quality?{ANT_CAMPAIGN}").get_data(as_text=True)
+    assert 'id="quality-facts"' in quality and 'id="unknown-table"' in quality
+    assert "Why pooling helps" in quality
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("nl", ["Slaagpercentage", "Belgische herkomst", "Sollicitatie", "verborgen"]),
+    ("fr", ["Taux de réussite", "Origine belge", "Candidature", "masqué"]),
+])
+def test_dashboard_in_dutch_and_french(client, make_user, funnel_data, lang, words):
+    login(client, make_user("diversity_officer", ["ANT"], language=lang))
+    html = client.get(f"/funnel?{ANT_CAMPAIGN}").get_data(as_text=True)
+    assert f'<html lang="{lang}">' in html
+    for word in words:
+        assert word in html, word
+
+
+def test_language_switch_and_accept_language(client, make_user, zones):
+    from flask_babel import refresh
+
+    user = make_user("diversity_officer", ["ANT"])  # no stored preference
+    login(client, user)
+    refresh()  # the app fixture keeps one app context: drop Flask-Babel's cached locale
+    assert "Welkom" in client.get("/", headers={"Accept-Language": "nl-BE"}).get_data(True)
+    refresh()
+    client.post("/language/fr")
+    refresh()
+    assert "Bienvenue" in client.get("/", headers={"Accept-Language": "nl-BE"}).get_data(True)
+    assert user.language == "fr"  # the choice is kept as the user's preference
+
+
+def test_numbers_follow_the_locale(app, client, make_user, zones):
+    from flask_babel import force_locale
+
+    from hrpipeline.web.blueprint import pub
+
+    with app.test_request_context():
+        with force_locale("nl"):
+            assert str(pub(12345)) == "12.345" and str(pub(0.1234)) == "12,3%"
+        with force_locale("en"):
+            assert str(pub(12345)) == "12,345" and str(pub(0.1234)) == "12.3%"
+            assert str(pub(0.8, "ratio")) == "0.80" and str(pub(-3.25, "points")) == "-3.2"
+            assert str(pub(0)) == "0"  # a true zero is published as 0
+            hidden = str(pub(SUPPRESSED))
+            assert ">x</span>" in hidden and 'class="suppressed"' in hidden
+            assert "0" not in re.sub(r"<[^>]+>", "", hidden)
+
+
+def test_charts_png_svg_cached_and_suppressed_drawn_as_word(app, client, officer):
+    from hrpipeline.web import charts
+
+    png = client.get(f"/charts/pass_rate.png?{ANT_CAMPAIGN}")
+    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    svg = client.get(f"/charts/funnel.svg?{ANT_CAMPAIGN}")
+    assert svg.mimetype == "image/svg+xml"
+    # Hidden cells are drawn with the word, in the interface language.
+    assert "suppressed" in svg.get_data(as_text=True)
+    cache = charts.cache()
+    hits = cache.hits
+    again = client.get(f"/charts/funnel.svg?{ANT_CAMPAIGN}")
+    assert again.data == svg.data and cache.hits == hits + 1
+    assert client.get(f"/charts/nope.png?{ANT_CAMPAIGN}").status_code == 404
+    assert client.get(f"/charts/funnel.gif?{ANT_CAMPAIGN}").status_code == 404
+
+
+def test_chart_never_draws_a_hidden_value_as_a_zero_bar(app):
+    """A report whose one value is hidden: the chart has a hatched strip, not a 0-height bar."""
+    from flask_babel import force_locale
+
+    from hrpipeline.services.funnel import FunnelReport
+    from hrpipeline.web import charts
+
+    rows = [
+        {"stage": "application", "group": "belgian_origin", "cumulative": 1.0,
+         "pass_rate": 0.9, "pass_rate_low": 0.85, "pass_rate_high": 0.94},
+        {"stage": "application", "group": "eu_background", "cumulative": SUPPRESSED,
+         "pass_rate": SUPPRESSED, "pass_rate_low": SUPPRESSED, "pass_rate_high": SUPPRESSED},
+    ]
+    report = FunnelReport(
+        key="T/year:2024", zone="T", period="year:2024", zone_label="T", period_label="2024",
+        reference="belgian_origin", view="decision", test="fisher", k=5, min_denominator=20,
+        stages=["application"], groups=["belgian_origin", "eu_background"], rows=rows,
+        comparisons=[], pooled=[], unknown=[], quality={}, excluded_groups=[])
+    with app.test_request_context(), force_locale("en"):
+        fig = charts.pass_rate_chart(report)
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert 0 not in heights
+    assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(1.0)
+    assert any(t.get_text() == "suppressed" for t in ax.texts)

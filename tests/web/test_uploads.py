@@ -1,0 +1,132 @@
+"""Upload form and history: a good extract is stored, a bad one shows its problems inline
+with a downloadable error report, the same file twice is a conflict, CSRF is required, and a
+file over the size limit gets a friendly page. Nothing is stored when a file is refused."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.ingest.helpers import GOOD_FUNNEL_ROWS, funnel_nl
+from tests.web.conftest import EXAMPLES, login
+
+CORPUS = Path(__file__).resolve().parents[1] / "ingest" / "corpus"
+
+
+def good_file() -> tuple[bytes, str]:
+    """The ingest engineer's example funnel extract when present, else the ingest tests' one."""
+    examples = sorted(EXAMPLES.glob("*funnel*.csv")) if EXAMPLES.exists() else []
+    if examples:
+        return examples[0].read_bytes(), examples[0].name
+    return funnel_nl(GOOD_FUNNEL_ROWS), "wervingsfunnel_2024.csv"
+
+
+def post(client, data: bytes, filename: str, zone="ANT", kind="funnel", **extra):
+    form = {"zone": zone, "kind": kind, "file": (io.BytesIO(data), filename), **extra}
+    return client.post("/uploads/new", data=form, content_type="multipart/form-data")
+
+
+@pytest.fixture
+def hr(client, make_user):
+    user = make_user("hr_manager", ["ANT"], language="en")
+    login(client, user)
+    return user
+
+
+def test_good_extract_is_stored_and_listed(client, hr, db_counts):
+    data, name = good_file()
+    before = db_counts()
+    response = post(client, data, name)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, body[:2000]
+    assert 'id="upload-stored"' in body and name in body
+    after = db_counts()
+    assert after["uploads"] == before["uploads"] + 1
+    assert after["funnel_records"] > before["funnel_records"]
+    history = client.get("/uploads").get_data(as_text=True)
+    assert name in history and hr.username in history
+
+
+def test_same_file_twice_is_a_conflict_with_a_pointer(client, hr, db_counts):
+    data, name = good_file()
+    assert post(client, data, name).status_code == 200
+    before = db_counts()
+    response = post(client, data, name)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert 'id="upload-conflict"' in body and "upload #" in body
+    assert db_counts() == before
+
+
+def test_bad_extract_shows_problems_inline_and_a_csv_report(client, hr, db_counts):
+    before = db_counts()
+    data = (CORPUS / "bad_date.csv").read_bytes()
+    response = post(client, data, "bad_date.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert db_counts() == before
+    assert 'id="upload-problems"' in body and '<table class="problems">' in body
+    # The translated explanation of the problem code, not just the English message.
+    assert "This is not a valid date" in body
+    link = body.split('href="/uploads/problems/')[1].split('"')[0]
+    report = client.get("/uploads/problems/" + link)
+    assert report.status_code == 200 and report.mimetype == "text/csv"
+    assert "invalid_date" in report.get_data(as_text=True)
+
+
+def test_error_report_is_only_for_its_owner(client, hr, make_user):
+    post(client, (CORPUS / "bad_date.csv").read_bytes(), "bad_date.csv")
+    page = post(client, (CORPUS / "bad_date.csv").read_bytes(), "bad_date.csv")
+    link = page.get_data(as_text=True).split('href="/uploads/problems/')[1].split('"')[0]
+    client.post("/logout")
+    login(client, make_user("hr_manager", ["ANT"]))
+    assert client.get("/uploads/problems/" + link).status_code == 404
+
+
+def test_problems_are_translated_for_a_french_user(client, make_user):
+    login(client, make_user("hr_manager", ["ANT"], language="fr"))
+    response = post(client, (CORPUS / "pii_column_email.csv").read_bytes(), "pii.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "données personnelles" in body
+    assert "Le fichier n’a pas été enregistré" in body
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_csrf_token_is_required(client, make_user, db_counts):
+    user = make_user("hr_manager", ["ANT"])
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+    before = db_counts()
+    data, name = good_file()
+    response = post(client, data, name)
+    assert response.status_code == 400
+    assert db_counts() == before
+    form = client.get("/uploads/new").get_data(as_text=True)
+    assert 'name="csrf_token"' in form
+
+
+@pytest.mark.app_config(MAX_CONTENT_LENGTH=2048)
+def test_file_over_the_limit_gets_a_friendly_page(client, hr, db_counts):
+    before = db_counts()
+    response = post(client, b"x" * 10_000, "huge.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "File too large" in body and "Traceback" not in body
+    assert db_counts() == before
+
+
+def test_history_paginates(client, hr, zones):
+    from hrpipeline.extensions import db
+    from hrpipeline.models import Upload
+
+    for i in range(30):
+        db.session.add(Upload(zone_id=zones["ANT"].id, user_id=hr.id, kind="funnel",
+                              filename=f"file_{i:02d}.csv", sha256=f"{i:064d}", row_count=i))
+    db.session.commit()
+    first = client.get("/uploads").get_data(as_text=True)
+    second = client.get("/uploads?page=2").get_data(as_text=True)
+    assert first.count("file_") == 25 and second.count("file_") == 5
+    assert "Page 1 of 2" in first
