@@ -58,7 +58,33 @@ def _problem(status: int, code: str, title: str, detail: str, **extra: Any):
     return response
 
 
+def _has_nul(values) -> bool:
+    return any("\x00" in v for v in values)
+
+
+def _json_has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_json_has_nul(k) or _json_has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_json_has_nul(v) for v in value)
+    return False
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_bytes():
+        # No legitimate input contains NUL; PostgreSQL refuses it in text columns (a 500 there),
+        # SQLite would store it. Refuse it once, here, for every route: path, query and form.
+        if "\x00" in request.path or _has_nul(request.args.keys()) or _has_nul(
+            request.args.values()
+        ) or (request.form and (_has_nul(request.form.keys()) or _has_nul(request.form.values()))
+        ) or (request.is_json and _json_has_nul(request.get_json(silent=True))) or any(
+            "\x00" in (f.filename or "") for f in request.files.values()
+        ):
+            raise DomainError("The request contains a NUL character, which no field accepts.")
+
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
         if _wants_json():
