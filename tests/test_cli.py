@@ -55,3 +55,33 @@ def test_funnel_command_unknown_zone_is_clear(runner, zones):
     result = runner.invoke(args=["funnel", "--zone", "NOPE"])
     assert result.exit_code != 0
     assert "No funnel data for zone NOPE" in result.output
+
+
+def test_retention_command_prints_gated_tables(runner, zones, make_user):
+    from tests.services.test_retention_service import plant_workforce
+
+    plant_workforce(zones, make_user)
+    result = runner.invoke(args=["retention", "--zone", "ANT"])
+    assert result.exit_code == 0, result.output
+    assert "Turnover (annualised)" in result.output and "log-rank" in result.output
+    as_json = runner.invoke(args=["retention", "--zone", "ANT", "--json"])
+    assert as_json.exit_code == 0 and '"zone": "ANT"' in as_json.output
+    missing = runner.invoke(args=["retention", "--zone", "NOPE"])
+    assert missing.exit_code != 0 and "NOPE" in missing.output
+
+
+def test_token_create_and_revoke(runner, zones, make_user):
+    from hrpipeline.models import ApiToken
+
+    user = make_user("hr_manager", ["ANT"], username="tokenuser")
+    created = runner.invoke(args=["token-create", "tokenuser", "laptop"])
+    assert created.exit_code == 0, created.output
+    lines = created.output.splitlines()
+    secret = lines[next(i for i, li in enumerate(lines) if li.startswith("Token ")) + 1].strip()
+    token = db.session.scalar(db.select(ApiToken).where(ApiToken.user_id == user.id))
+    assert token.token_hash == ApiToken.hash(secret) and secret not in token.token_hash
+    revoked = runner.invoke(args=["token-revoke", str(token.id)])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    db.session.refresh(token)
+    assert token.revoked_at is not None
+    assert runner.invoke(args=["token-create", "nobody", "x"]).exit_code != 0

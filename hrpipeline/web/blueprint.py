@@ -25,6 +25,7 @@ NAV: tuple[tuple[str, Any], ...] = (
     ("web.funnel", _l("Funnel")),
     ("web.representation", _l("Representation")),
     ("web.data_quality", _l("Data quality")),
+    ("retention.page", _l("Retention")),
     ("pilots.pilot_list", _l("Pilots")),
     ("pilots.briefings", _l("Briefings")),
     ("web.upload_new", _l("Upload")),

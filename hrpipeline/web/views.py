@@ -13,13 +13,16 @@ from hrpipeline.domain import ROLES
 from hrpipeline.services.scope import visible_zones
 from hrpipeline.web import admin, dashboard, uploads  # noqa: F401 (routes register on import)
 from hrpipeline.web import pilots as pilots_pages
+from hrpipeline.web import retention as retention_pages
 from hrpipeline.web.blueprint import bp
 
 __all__ = ["bp"]
 
-# The pilots / briefings pages keep their own blueprint (endpoints ``pilots.*``); registering it
+# The pilots / briefings and retention pages keep their own blueprints (``pilots.*``,
+# ``retention.*``); registering them
 # alongside ``web`` keeps the factory's single ``register_blueprint(views.bp)``.
 bp.record_once(lambda state: state.app.register_blueprint(pilots_pages.bp))
+bp.record_once(lambda state: state.app.register_blueprint(retention_pages.bp))
 
 
 @bp.get("/")
