@@ -1,0 +1,79 @@
+"""The retention page, its CSV and charts: zone scope, the definitions shown to the user, and
+attempts to find what the gate must keep in (small counts, exit dates, verbatim comments)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.services.test_retention_service import (
+    SECRET_WORD,
+    exit_dates,
+    plant_workforce,
+    small_counts_in_csv,
+)
+from tests.web.conftest import as_user
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def workforce(app, zones, make_user):
+    return plant_workforce(zones, make_user)
+
+
+def test_page_shows_definitions_and_no_secret(client, workforce, make_user):
+    as_user(client, make_user("diversity_officer", ["ANT"]))
+    response = client.get("/retention?zone=ANT")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="turnover-definition"' in html and "CIPD" in html
+    assert "Kaplan-Meier" in html and 'id="survival-table"' in html
+    assert SECRET_WORD not in html.lower()
+    leaked = [d for d in exit_dates(workforce) if d in html]
+    assert leaked == []
+    assert 'class="suppressed"' in html  # the planted EU group of 3 is hidden, visibly
+
+
+def test_other_zone_is_404_and_pool_is_403_for_a_zone_user(client, workforce, make_user):
+    as_user(client, make_user("diversity_officer", ["ANT"]))
+    assert client.get("/retention?zone=GNT").status_code == 404
+    assert client.get("/retention.csv?zone=GNT").status_code == 404
+    assert client.get("/retention/charts/km.png?zone=GNT").status_code == 404
+    assert client.get("/retention?zone=ALL").status_code == 403
+    # The zone list offers only the user's own zone.
+    html = client.get("/retention").get_data(as_text=True)
+    assert 'value="ANT"' in html and 'value="GNT"' not in html
+
+
+def test_leadership_sees_the_pool(client, workforce, make_user):
+    as_user(client, make_user("leadership", all_zones=True))
+    response = client.get("/retention?zone=ALL")
+    assert response.status_code == 200
+    assert SECRET_WORD not in response.get_data(as_text=True).lower()
+
+
+def test_csv_has_no_small_count_and_no_comment(client, workforce, make_user):
+    as_user(client, make_user("hr_manager", ["ANT"]))
+    response = client.get("/retention.csv?zone=ANT")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert small_counts_in_csv(text, 5) == []
+    assert SECRET_WORD not in text.lower()
+    assert [d for d in exit_dates(workforce) if d in text] == []
+
+
+@pytest.mark.parametrize("name", ["km", "turnover", "exits"])
+def test_charts_are_pngs(client, workforce, make_user, name):
+    as_user(client, make_user("diversity_officer", ["ANT"]))
+    response = client.get(f"/retention/charts/{name}.png?zone=ANT")
+    assert response.status_code == 200 and response.data.startswith(PNG)
+
+
+def test_unknown_chart_is_404(client, workforce, make_user):
+    as_user(client, make_user("diversity_officer", ["ANT"]))
+    assert client.get("/retention/charts/nope.png?zone=ANT").status_code == 404
+
+
+def test_nav_offers_retention(client, workforce, make_user):
+    as_user(client, make_user("diversity_officer", ["ANT"]))
+    assert 'href="/retention"' in client.get("/").get_data(as_text=True)
