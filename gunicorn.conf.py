@@ -1,4 +1,4 @@
-"""Gunicorn settings for production: ``gunicorn -c gunicorn.conf.py "hrpipeline:create_app()"``.
+"""Gunicorn settings for production: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
 Every value can be overridden from the environment (``GUNICORN_*``) or the command line.
 """
