@@ -38,6 +38,10 @@ PAGES = [
     ("11_admin_users", "admin", "en", "/admin/users"),
     ("12_admin_zones", "admin", "en", "/admin/zones"),
     ("13_forbidden", "leadership", "nl", "/uploads/new"),
+    ("14_retention_en", "diversity", "en", "/retention"),
+    ("15_retention_nl", "hr.antwerpen", "nl", "/retention"),
+    ("16_pilots", "project", "en", "/pilots"),
+    ("17_briefings_fr", "leadership", "fr", "/briefings"),
 ]
 
 

@@ -119,3 +119,21 @@ def test_placeholder_check_catches_mistakes():
     assert _problems(None, msgid)
     assert _problems(Message("95%% bands", "95% banden"), "95%% bands")
     assert _problems(Message("95%% bands", "95%%-banden"), "95%% bands") == []
+
+
+def test_no_template_string_has_a_bare_percent():
+    """Jinja %-formats every ``_()`` string of a template: ``"95% interval"`` raises TypeError
+    at render time (it did, on the pilot page). Write ``%%`` for a literal percent sign."""
+    import re
+    from pathlib import Path
+
+    bare = re.compile(r"%(?!%|\()")
+    found = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "hrpipeline" / "templates")
+                       .rglob("*.html")):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in re.finditer(r'_\("((?:[^"\\]|\\.)*)"', line):
+                text = match.group(1).replace("%%", "")
+                if bare.search(text):
+                    found.append(f"{path.name}:{lineno}: {match.group(1)}")
+    assert found == []
