@@ -1,6 +1,6 @@
 """Timings of the disclosure-control gate on synthetic, funnel-shaped releases.
 
-Run: ``/work/venv/bin/python bench/suppression.py [--seed 1] [--repeat 5]``
+Run: ``.venv/bin/python bench/suppression.py [--seed 1] [--repeat 5]``
 
 Synthetic counts (seeded): a few hundred applicants per zone and campaign, groups about
 70 / 10 / 15 / 5 % (belgian_origin, eu, non_eu, unknown), most failing the cognitive and

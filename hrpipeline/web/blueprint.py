@@ -69,7 +69,7 @@ def pub(value: Any, kind: str = "auto") -> Markup:
     """Render one published value.
 
     ``kind``: ``count`` (thousands separator per locale), ``rate`` (percent, one decimal),
-    ``ratio`` (two decimals), ``points`` (percentage points, signed, one decimal) or ``auto``
+    ``ratio`` (two decimals), ``average`` (one decimal), ``points`` (percentage points, signed, one decimal) or ``auto``
     (int → count, float → rate). A suppressed value is always the one symbol ``x``; ``None``
     (not applicable, e.g. no ratio without reference passers) is a dash, never 0.
     """
@@ -89,6 +89,8 @@ def pub(value: Any, kind: str = "auto") -> Markup:
         return escape(format_percent(value, format="#,##0.0%"))
     if kind == "ratio":
         return escape(format_decimal(value, format="#,##0.00"))
+    if kind == "average":  # an average of counts (e.g. headcount): one decimal
+        return escape(format_decimal(value, format="#,##0.0"))
     if kind == "points":
         return escape(format_decimal(value, format="+#,##0.0;-#,##0.0"))
     return escape(format_decimal(value))
