@@ -1,6 +1,6 @@
 """Timings of the pilot evaluation, the gap chart and the briefing renderers.
 
-Run: ``/work/venv/bin/python bench/briefing.py [--repeat 5] [--db sqlite:////tmp/demo.sqlite]``
+Run: ``.venv/bin/python bench/briefing.py [--repeat 5] [--db sqlite:////tmp/demo.sqlite]``
 
 With ``--db`` (a database loaded by ``flask demo``) it also times a real zone-year briefing
 (``services.briefing.build_briefing`` + PDF, as the CLI operator): the first call includes the

@@ -1,6 +1,6 @@
 """Benchmark: import a 1,000,000-row funnel extract vs. pandas read_csv + to_sql.
 
-    /work/venv/bin/python bench/ingest.py [--rows 1000000] [--pg-url URL] [--no-pg]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--pg-url URL] [--no-pg]
 
 Generates a seeded Dutch ``;``-separated cp1252 funnel CSV, then times, each in its own
 subprocess (so peak RSS is measured separately):

@@ -1,6 +1,6 @@
 """Load test: gunicorn on 127.0.0.1 with the demo data, N concurrent users for T seconds.
 
-Run: ``/work/venv/bin/python bench/load.py [--users 50] [--seconds 60] [--pg-url URL]``
+Run: ``.venv/bin/python bench/load.py [--users 50] [--seconds 60] [--pg-url URL]``
 
 Set-up: a temporary instance directory with a SQLite database (or the PostgreSQL database
 given by ``--pg-url``, which is emptied), migrated and loaded with the synthetic demo data;
@@ -37,15 +37,10 @@ HOST = "127.0.0.1"
 
 
 def bench_app():
-    """WSGI entry for gunicorn: the app with the API registered (until the factory does)."""
+    """The app as ``wsgi.py`` builds it (the factory registers the API too)."""
     from hrpipeline import create_app
 
-    app = create_app()
-    if "api" not in app.blueprints:
-        from hrpipeline.api import init_app
-
-        init_app(app)
-    return app
+    return create_app()
 
 
 def _free_port() -> int:
