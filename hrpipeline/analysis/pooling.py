@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 from statsmodels.stats.contingency_tables import StratifiedTable
 
 from hrpipeline.analysis.impact import (
@@ -59,6 +59,21 @@ class ExactConditionalTest:
     conditional_mle: float  # common odds ratio, conditional maximum likelihood
 
 
+def _log_choose(n, k):
+    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+
+
+def _hypergeom_pmf(k: np.ndarray, total: int, passed: int, n1: int) -> np.ndarray:
+    """P(a = k) for a 2x2 table with fixed margins: C(passed, k) C(total - passed, n1 - k) /
+    C(total, n1), on the log scale (as ``scipy.stats.hypergeom.pmf``, ~50x cheaper per call:
+    the frozen-distribution machinery dominated the funnel analysis, see docs/performance.md).
+    Example: k = [0, 1, 2], total = 4, passed = 2, n1 = 2 -> [1/6, 4/6, 1/6].
+    """
+    log_p = (_log_choose(passed, k) + _log_choose(total - passed, n1 - k)
+             - _log_choose(total, n1))
+    return np.exp(log_p)
+
+
 def _null_distribution(tables: Sequence[Table2x2]) -> tuple[int, np.ndarray]:
     """Support start and pmf of S = sum_k a_k under H0: convolution of hypergeometrics."""
     lo_total = 0
@@ -67,7 +82,7 @@ def _null_distribution(tables: Sequence[Table2x2]) -> tuple[int, np.ndarray]:
         total, passed, n1 = t.focal_n + t.ref_n, t.focal_pass + t.ref_pass, t.focal_n
         lo, hi = max(0, passed - t.ref_n), min(n1, passed)
         support = np.arange(lo, hi + 1)
-        pmf = np.convolve(pmf, stats.hypergeom.pmf(support, total, passed, n1))
+        pmf = np.convolve(pmf, _hypergeom_pmf(support, total, passed, n1))
         lo_total += lo
     return lo_total, pmf
 
@@ -115,6 +130,10 @@ def breslow_day_tarone(tables: Sequence[Table2x2], common_or: float) -> tuple[fl
     2c / (-b - sqrt(b^2 - 4ac)) has no such problem. Then
     X^2 = sum (a_k - E_k)^2 / V_k - (sum a_k - sum E_k)^2 / sum V_k, on K - 1 df.
     """
+    if not 0 < common_or < math.inf:
+        # A common odds ratio of 0 or infinity (no focal or no reference passer in any stratum):
+        # every expected count sits on a bound, the variances are 0 and the test is undefined.
+        return math.nan, math.nan
     stat = adj_num = v_sum = 0.0
     for t in tables:
         n1, m1 = t.focal_n, t.focal_pass + t.ref_pass
@@ -289,7 +308,10 @@ def pool_strata(
             bd_stat, bd_p = float(bd.statistic), float(bd.pvalue)
             if not math.isfinite(bd_stat) and mh_or is not None:
                 bd_stat, bd_p = breslow_day_tarone(info, mh_or)
-            homogeneous = not bd_p < alpha
+            if math.isfinite(bd_p):
+                homogeneous = not bd_p < alpha
+            else:  # untestable (see breslow_day_tarone): say nothing rather than guess
+                bd_stat = bd_p = None
 
     crude_or = odds_ratio(crude)
     crude_sig = significance_2x2(crude, crude_test)

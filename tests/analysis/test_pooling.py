@@ -145,3 +145,24 @@ def test_breslow_day_fallback_equals_statsmodels_and_handles_common_or_one():
     # Tarone term (sum of a - E = 0) vanishes.
     v = 1 / (1 / 60 + 1 / 40 + 1 / 40 + 1 / 60)
     assert r1.breslow_day_statistic == pytest.approx(2 * 20**2 / v)
+
+
+def test_hypergeometric_pmf_matches_scipy():
+    """The log-gamma pmf used by the exact test equals ``scipy.stats.hypergeom.pmf``."""
+    import numpy as np
+    from scipy import stats
+
+    from hrpipeline.analysis.pooling import _hypergeom_pmf
+
+    for total, passed, n1 in [(4, 2, 2), (60, 25, 13), (5000, 1200, 700)]:
+        k = np.arange(max(0, passed - (total - n1)), min(n1, passed) + 1)
+        np.testing.assert_allclose(_hypergeom_pmf(k, total, passed, n1),
+                                   stats.hypergeom.pmf(k, total, passed, n1), rtol=1e-9)
+
+
+def test_zero_common_odds_ratio_is_untestable_not_a_crash():
+    """No focal passer in any stratum: MH OR = 0, Breslow-Day undefined (was ZeroDivisionError,
+    found by bench/funnel.py on sparse data)."""
+    result = pool_strata([Table2x2(0, 1, 1, 6), Table2x2(0, 1, 1, 1)])
+    assert result.breslow_day_p_value is None and result.homogeneous is None
+    assert result.p_value is not None
