@@ -141,6 +141,10 @@ class Release:
     inner: pd.DataFrame
     protected: PublishedCells
     stages: list[str]
+    #: ``analyse_funnel`` results per (entry, reference, test): the analysis is a pure function
+    #: of the release's counts, so it is computed once per release (i.e. per data version)
+    #: instead of on every request (the load test showed it dominating warm requests).
+    analyses: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 _cache: OrderedDict[tuple, Release] = OrderedDict()
@@ -460,14 +464,18 @@ def funnel_report(user: User, zone: str, period: str, *, reference: str = DEFAUL
         zone_obj, entry.year)
     counts, strata, pub = _select(release, entry)
     pol = release.protected.policy
-    analysis_counts = counts[~counts["source_suppressed"].fillna(False)] if _source_hidden(
-        counts) else counts
-    analysis_counts = analysis_counts.assign(n=analysis_counts["n"].astype(int))
-    result = analyse_funnel(
-        analysis_counts[[*strata, "stage", "group", "outcome", "n"]],
-        stages=release.stages, reference=reference, strata=strata, test=test,
-        min_denominator=pol.min_denominator,
-    )
+    analysis_key = (entry.key, reference, test, pol.min_denominator)
+    result = release.analyses.get(analysis_key)
+    if result is None:
+        analysis_counts = counts[~counts["source_suppressed"].fillna(False)] if _source_hidden(
+            counts) else counts
+        analysis_counts = analysis_counts.assign(n=analysis_counts["n"].astype(int))
+        result = analyse_funnel(
+            analysis_counts[[*strata, "stage", "group", "outcome", "n"]],
+            stages=release.stages, reference=reference, strata=strata, test=test,
+            min_denominator=pol.min_denominator,
+        )
+        release.analyses[analysis_key] = result
     rows = _published_rows(result, pub, pol)
     comparisons, family = _published_comparisons(result, pub, pol, view, reference)
     pooled = _published_pooled(result, view, release, entry, strata)
