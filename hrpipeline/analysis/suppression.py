@@ -716,6 +716,13 @@ class _ComponentLP:
             h.changeObjectiveSense(_hc.ObjSense.kMaximize if maximize else _hc.ObjSense.kMinimize)
             h.run()
             st = h.getModelStatus()
+            if st not in (_hc.HighsModelStatus.kOptimal, _hc.HighsModelStatus.kUnbounded,
+                          _hc.HighsModelStatus.kUnboundedOrInfeasible):
+                # Warm-started from the previous basis, HiGHS can end an unbounded problem in
+                # "unknown" (seen on components with an unconstrained hidden cell): solve cold.
+                h.clearSolver()
+                h.run()
+                st = h.getModelStatus()
             if st in (_hc.HighsModelStatus.kUnbounded, _hc.HighsModelStatus.kUnboundedOrInfeasible):
                 # The true table is feasible, so "unbounded or infeasible" is unbounded.
                 return (math.inf if maximize else -math.inf), None, np.zeros(self.A.shape[0])

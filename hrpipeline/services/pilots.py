@@ -13,6 +13,38 @@ binomial GLM, see ``docs/pilots-and-briefings.md``) and publishes:
   rounded (2 decimals on the log-odds scale, 1 decimal in points), only when no count behind
   them is hidden; otherwise only the verdict.
 
+Differencing against the other pages (docs/disclosure-control.md, section 5): a pilot cell adds
+up zone-level rows that other pages publish too. A decision row (zone, campaign, group, passed /
+not_passed at the target stage) is the funnel release's cell (zone, campaign, stage, group,
+passed / failed; "not_passed" is "failed", withdrawals and pending excluded on both sides). A
+retention row (zone, hire year, group, stayed / left within 12 months) is in the retention
+page's first-year cohort table (hires, leavers within 12 months) for hire years inside the
+retention window; its flows, stocks, ranks and reasons tables count by calendar year, rank or
+reason, never by hire cohort, and cohorts hired before the window are published nowhere else
+("private" rows). With one zone in an arm the pilot cell *is* the zone cell; with several, the
+arm sum minus the other zones' published cells is the hidden one. So, like the funnel's
+all-zone pool:
+
+* a pilot cell is published only when it is a sum of numbers the other page publishes (its
+  zone rows one by one, or as a block: the funnel's year cell minus its other, published
+  campaigns; the retention page's hires for stayed + left) - it then adds nothing;
+* a cell holding any zone row the other page hides (or publishes with another value) is
+  force-hidden (``protect(force_hidden=...)``), and so is every margin holding it: hiding only
+  the inner cell would let ``protect`` pick a cell the other page publishes as its secondary
+  suppression, which protects nothing (published total minus that cell gives the hidden one
+  back). The converse - the pilot hiding a number the other page publishes - then reveals
+  nothing either, because no published pilot cell relies on a hidden one;
+* cells of private rows only are decided by ``protect`` on their private part, with the rows
+  published elsewhere as known constants (never chosen as secondary suppressions);
+* a hidden margin that is the sum of published cells one level down is published (it is known).
+
+This is deliberately conservative: hiding the inner cells and letting ``protect`` choose the
+margins (even with published rows as constants) still leaks on the demo data, where the pilot's
+margins combined with what the funnel release publishes around a hidden cell (its totals, the
+funnel identity) pin it; tests/services/test_pilots_service.py audits both pages together. The
+price: where the funnel hides much at the target stage, most pilot cells are hidden too. The
+funnel releases are the cached ones (process and ``release_cache``), not recomputed.
+
 Periods: for decision pilots the campaign (sorted by campaign year, then label), "after" when
 the campaign's first decision at the targeted stage falls on or after the start date; for
 retention pilots the hire year, "after" from the first full hire year on or after the start
@@ -35,6 +67,7 @@ from sqlalchemy import case, func, select
 from hrpipeline.analysis import pilot as P
 from hrpipeline.analysis.suppression import (
     SUPPRESSED,
+    TOTAL,
     gate_p,
     gate_rate,
     is_suppressed,
@@ -272,7 +305,8 @@ def _period_label(year: int, campaign: str) -> str:
 
 
 def decision_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
-    """``zone, period, group, passed, not_passed`` at the targeted stage, and the start period.
+    """``zone, period, group, passed, not_passed, year, campaign`` at the targeted stage, and
+    the start period.
 
     ``not_passed`` is ``failed`` only: withdrawals are not decisions (DOMAIN.md pass rate for
     the decision view); pending outcomes are excluded.
@@ -301,14 +335,16 @@ def decision_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
         when = row["first"] if pd.notna(row["first"]) else dt.date(int(row["year"]), 1, 1)
         starts[period] = when if isinstance(when, dt.date) else pd.Timestamp(when).date()
     after = sorted(p for p, when in starts.items() if when >= info.start_date)
-    wide = frame.pivot_table(index=["zone", "period", "group"], columns="outcome", values="n",
-                             aggfunc="sum", fill_value=0).reset_index()
+    # ``year`` and ``campaign`` name the funnel cell behind each row (_FunnelKnowledge).
+    wide = frame.pivot_table(index=["zone", "period", "year", "campaign", "group"],
+                             columns="outcome", values="n", aggfunc="sum",
+                             fill_value=0).reset_index()
     for col in ("passed", "failed"):
         if col not in wide:
             wide[col] = 0
     wide = wide.rename(columns={"failed": "not_passed"})
-    wide = wide[["zone", "period", "group", "passed", "not_passed"]].astype(
-        {"passed": int, "not_passed": int})
+    wide = wide[["zone", "period", "group", "passed", "not_passed", "year", "campaign"]].astype(
+        {"passed": int, "not_passed": int, "year": int})
     return wide, (after[0] if after else _after_all(wide))
 
 
@@ -451,7 +487,7 @@ def _analyse(info: PilotInfo) -> tuple[Any, Any, pd.DataFrame, Any]:
                                    start=start, name=info.name)
     counts = counts[counts["group"].isin(BACKGROUNDS)]
     result = P.evaluate_pilot(counts, definition)
-    protected = _protect(counts, definition, info.outcome, pol)
+    protected = _protect(counts, definition, info.outcome, pol, info.target)
     out = (definition, result, counts, protected)
     with _cache_lock:
         _cache[key] = out
@@ -464,22 +500,251 @@ def _outcome_names(outcome: str) -> tuple[str, str]:
     return ("passed", "not_passed") if outcome == P.DECISION else ("stayed", "left")
 
 
-def _protect(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str, pol):
+# --- what the other pages publish about the same people --------------------------------------
+#
+# A pilot cell adds up zone-level rows (zone, period, group, outcome). The funnel release of each
+# zone and campaign year publishes the same decision rows (campaign cell at the target stage;
+# "not_passed" is the funnel's "failed", withdrawals excluded on both sides), and the retention
+# page publishes each zone's first-year cohort table (hires and leavers within 12 months per hire
+# year and group). Each zone-level row is therefore *known* (the other page publishes it, with
+# the same value), *hidden* (the other page covers it but hides it, or publishes a different
+# value) or *private* (no other page publishes it: retention cohorts hired before the retention
+# window). See the module docstring for the rule built on this.
+
+_DERIVABLE, _HIDDEN, _PRIVATE = "derivable", "hidden", "private"
+
+
+class _FunnelKnowledge:
+    """What the funnel releases publish about a decision pilot's rows (cached zone releases)."""
+
+    def __init__(self, rows: pd.DataFrame, stage: str):
+        from hrpipeline.services import funnel
+
+        wanted = set(zip(rows["zone"], rows["year"], strict=True))
+        zones = {z.code: z for z in db.session.scalars(
+            select(Zone).where(Zone.code.in_({z for z, _y in wanted} or {"-"})))}
+        groups = set(rows["group"])
+        # (zone, year, group, funnel outcome) -> {campaign or TOTAL: published value}
+        self.cells: dict[tuple, dict[str, Any]] = {}
+        for code, year in sorted(wanted):
+            try:
+                release = funnel.get_zone_release(zones[code], int(year))
+            except (KeyError, NotFound):
+                continue  # nothing published: every row of it counts as hidden
+            c = release.protected.cells
+            mine = c[(c["zone"] == code) & (c["stage"] == stage) & c["group"].isin(groups)
+                     & c["outcome"].isin(("passed", "failed"))]
+            for campaign, group, outcome, value in zip(
+                    mine["campaign"], mine["group"], mine["outcome"], mine["published_value"],
+                    strict=True):
+                self.cells.setdefault((code, int(year), group, outcome), {})[campaign] = value
+
+    @staticmethod
+    def _outcome(outcome: str) -> str:
+        return "passed" if outcome == "passed" else "failed"  # not_passed = failed
+
+    def block(self, row) -> tuple:
+        return (row.zone, int(row.year), row.group, self._outcome(row.outcome))
+
+    def row_known(self, row) -> bool:
+        published = self.cells.get(self.block(row))
+        if published is None:
+            return False
+        value = published.get(row.campaign, 0)  # absent from the release: a structural zero
+        return not is_suppressed(value) and int(value) == int(row.n)
+
+    def block_known(self, block: tuple, rows: list) -> bool:
+        """The rows' sum from the zone's year cell minus its other, published campaigns."""
+        published = self.cells.get(block)
+        if published is None or is_suppressed(published.get(TOTAL, SUPPRESSED)):
+            return False
+        mine = {r.campaign for r in rows}
+        others = [v for c, v in published.items() if c != TOTAL and c not in mine]
+        if any(is_suppressed(v) for v in others):
+            return False
+        return int(published[TOTAL]) - sum(int(v) for v in others) == sum(int(r.n) for r in rows)
+
+
+def first_year_cells(codes: list[str], pol) -> dict[tuple[str, int, str], tuple[Any, Any]]:
+    """The retention page's first-year cohort table per zone, as published.
+
+    ``{(zone, hire year, group): (hires, left within 12 months)}``, each a count or
+    ``SUPPRESSED`` (primary rule only). Same definitions as ``services.retention``
+    (``_survival_part`` → ``survival.first_year_attrition``): newest extract per officer, hires
+    inside the retention window, any exit within 12 months of hire by the zone's reference date.
+    """
+    from hrpipeline.analysis import survival
+    from hrpipeline.services import retention
+
+    try:
+        data = retention.load_workforce()
+    except NotFound:
+        return {}
+    out: dict[tuple[str, int, str], tuple[Any, Any]] = {}
+    for code in codes:
+        if code not in data.reference_dates:
+            continue
+        wf = data.frame[data.frame["zone"] == code]
+        if wf.empty:
+            continue
+        try:
+            surv = survival.prepare_survival_data(wf, reference_date=data.reference_dates[code],
+                                                  window_start=retention.WINDOW_START)
+        except ValueError:  # inconsistent dates: the retention page cannot show this zone
+            continue
+        hires = surv[surv["entry"] == 0]
+        frame = pd.DataFrame({"cohort": hires["hire_date"].dt.year, "group": hires[survival.GROUP],
+                              "exit": (hires["duration"] <= 12.0) & hires["event"]})
+        for (cohort, group), sub in frame.groupby(["cohort", "group"]):
+            n, exits = len(sub), int(sub["exit"].sum())
+            out[(code, int(cohort), str(group))] = tuple(
+                SUPPRESSED if 1 <= v < pol.k else v for v in (n, exits))
+    return out
+
+
+class _FirstYearKnowledge:
+    """What the retention page's first-year cohort table publishes about a retention pilot."""
+
+    def __init__(self, rows: pd.DataFrame, pol):
+        self.cells = first_year_cells(sorted(set(rows["zone"])), pol)
+
+    def block(self, row) -> tuple | None:
+        key = (row.zone, int(row.period), row.group)
+        return key if key in self.cells else None  # None: private (not published elsewhere)
+
+    def row_known(self, row) -> bool:
+        hires, exits = self.cells[self.block(row)]
+        if row.outcome == "left":
+            return not is_suppressed(exits) and exits == row.n
+        return not any_hidden(hires, exits) and hires - exits == row.n
+
+    def block_known(self, block: tuple, rows: list) -> bool:
+        """Stayers plus leavers of one zone, cohort and group are its published hires."""
+        hires = self.cells[block][0]
+        return (len({r.outcome for r in rows}) == 2 and not is_suppressed(hires)
+                and hires == sum(int(r.n) for r in rows))
+
+
+def _zone_rows(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str) -> pd.DataFrame:
+    """The pilot table before summing zones: one row per zone, period, group and outcome."""
     s_col, f_col = _outcome_names(outcome)
     groups = (definition.focal_group, definition.reference_group)
     zones = set(definition.pilot_zones) | set(definition.comparison_zones)
     part = counts[counts["group"].isin(groups) & counts["zone"].isin(zones)].copy()
     if part.empty:
-        return None
+        return part
     part["arm"] = part["zone"].map(
         lambda z: P.PILOT if z in definition.pilot_zones else P.COMPARISON)
     part["phase"] = [P.AFTER if p >= definition.start else P.BEFORE for p in part["period"]]
     part["period"] = part["period"].astype(str)
-    long = part.melt(id_vars=["arm", "phase", "period", "group"], value_vars=[s_col, f_col],
-                     var_name="outcome", value_name="n")
-    inner = long.groupby(list(DIMS), as_index=False)["n"].sum()
+    keep = ["zone", *(c for c in ("year", "campaign") if c in part), "arm", "phase", "period",
+            "group"]
+    long = part.melt(id_vars=keep, value_vars=[s_col, f_col], var_name="outcome",
+                     value_name="n")
+    long["n"] = long["n"].astype(int)
+    return long
+
+
+def _plan(rows: pd.DataFrame, knowledge) -> dict[tuple, str]:
+    """Every cell key of the pilot table (all LEVELS) → derivable / hidden / private.
+
+    * derivable: every block of zone rows in it is published elsewhere (row by row, or as a
+      block total), so the cell is a sum of published numbers;
+    * hidden: some block in it is covered elsewhere but not published there (or with another
+      value), or it needs a block total next to a private part: the cell must be hidden;
+    * private: the rest is private rows and rows published elsewhere one by one.
+    """
+    recs = list(rows.itertuples(index=False))
+    blocks = [knowledge.block(r) for r in recs]
+    known = [blocks[i] is not None and knowledge.row_known(r) for i, r in enumerate(recs)]
+    plan: dict[tuple, str] = {}
+    for level in LEVELS:
+        members: dict[tuple, list[int]] = {}
+        for i, r in enumerate(recs):
+            key = tuple(getattr(r, d) if d in level else TOTAL for d in DIMS)
+            members.setdefault(key, []).append(i)
+        for key, idx in members.items():
+            by_block: dict[Any, list[int]] = {}
+            for i in idx:
+                by_block.setdefault(blocks[i], []).append(i)
+            private = None in by_block
+            status = _PRIVATE if private else _DERIVABLE
+            for block, part in by_block.items():
+                if block is None or all(known[i] for i in part):
+                    continue
+                if private or not knowledge.block_known(block, [recs[i] for i in part]):
+                    status = _HIDDEN
+                    break
+            plan[key] = status
+    return plan
+
+
+def _sum_cells(rows: pd.DataFrame) -> pd.DataFrame:
+    inner = rows.groupby(list(DIMS), as_index=False)["n"].sum()
     inner["n"] = inner["n"].astype(int)
-    return protect(inner, DIMS, LEVELS, pol)
+    return inner
+
+
+def _protect(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str, pol,
+             target: str | None = None):
+    """The pilot table through ``protect``, consistent with the funnel and retention pages.
+
+    Derivable cells are published (``protect`` still applies the primary rule), hidden cells
+    are force-hidden, private cells are decided by ``protect`` on the private part alone (rows
+    published elsewhere are constants the attacker knows, so they may not serve as secondary
+    suppressions), and hidden margins that are sums of published cells are published.
+    """
+    rows = _zone_rows(counts, definition, outcome)
+    if rows.empty:
+        return None
+    knowledge = (_FunnelKnowledge(rows, target) if outcome == P.DECISION
+                 else _FirstYearKnowledge(rows, pol))
+    plan = _plan(rows, knowledge)
+    hide = {key for key, status in plan.items() if status == _HIDDEN}
+    private = {key for key, status in plan.items() if status == _PRIVATE}
+    if private:
+        # The private audit: zone rows published elsewhere are constants (left out); every
+        # cell that is not private is hidden there, so only private cells are decided.
+        key = [tuple(getattr(r, d) for d in DIMS) for r in rows.itertuples(index=False)]
+        residual = rows[[(k in private or k in hide)
+                         and (knowledge.block(r) is None or not knowledge.row_known(r))
+                         for k, r in zip(key, rows.itertuples(index=False), strict=True)]]
+        if not residual.empty:
+            part = protect(_sum_cells(residual), DIMS, LEVELS, pol,
+                           force_hidden=[k for k, st in plan.items() if st != _PRIVATE])
+            hide |= set(part.hidden_keys()) & private
+    hide -= _sums_of_published(plan, hide)
+    return protect(_sum_cells(rows), DIMS, LEVELS, pol, force_hidden=hide)
+
+
+def _sums_of_published(keys, hidden: set) -> set:
+    """Hidden margins that are the sum of published cells one level down.
+
+    Publishing them adds nothing (anyone can add those cells up), and hiding them would make
+    ``protect`` hide more to put an interval around a number that is known anyway.
+    """
+    keys = list(keys)
+
+    def level(key):
+        return tuple(d for d, v in zip(DIMS, key, strict=True) if v != TOTAL)
+
+    children: dict[tuple, list[tuple]] = {}
+    for key in keys:
+        lev = level(key)
+        for parent in LEVELS:
+            if set(parent) < set(lev) and len(lev) == len(parent) + 1:
+                proj = tuple(v if d in parent else TOTAL for d, v in zip(DIMS, key, strict=True))
+                children.setdefault((proj, parent, lev), []).append(key)
+    out: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for (proj, _parent, _lev), kids in children.items():
+            if proj in hidden and proj not in out and not any(
+                    k in hidden and k not in out for k in kids):
+                out.add(proj)
+                changed = True
+    return out
 
 
 def _value(protected, level: tuple[str, ...], **key: Any) -> Any:

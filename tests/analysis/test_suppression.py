@@ -496,6 +496,34 @@ def test_identical_cells_of_two_levels_share_their_fate():
     assert rel.audit.passed
 
 
+def test_unbounded_component_after_a_warm_start_is_solved_cold():
+    """Regression: warm-started from the previous basis, HiGHS ended a random probe on a
+    component with an unconstrained hidden cell in status "unknown" and ``protect`` raised
+    DisclosureError; solved cold it is "unbounded", as it should be."""
+    dims = ("arm", "phase", "period", "group", "outcome")
+    levels = (dims, ("arm", "phase", "period", "group"), ("arm", "phase", "group", "outcome"),
+              ("arm", "phase", "group"))
+    rows = []
+    for arm in ("a", "b"):
+        for period in ("2014", "2021", "2022", "2023", "2024"):
+            phase = "after" if period == "2024" else "before"
+            for group in ("ref", "focal"):
+                left = 20 if group == "ref" else 40
+                n = 100
+                if arm == "a" and group == "focal":
+                    left = {"2014": 2, "2021": 30, "2022": 3, "2023": 30, "2024": 40}[period]
+                    n = 50 if period == "2014" else 100
+                rows += [(arm, phase, period, group, "left", left),
+                         (arm, phase, period, group, "stayed", n - left)]
+    inner = pd.DataFrame(rows, columns=[*dims, "n"])
+    force = [("a", "before", p, "focal", o) for p in ("2014", "2022") for o in ("left", "stayed")]
+    force += [("a", "before", TOTAL, "focal", o) for o in (TOTAL, "left", "stayed")]
+    rel = protect(inner, dims, levels, force_hidden=force)
+    assert rel.audit.passed
+    assert rel.value(levels[0], arm="a", phase="before", period="2022", group="focal",
+                     outcome="left") is SUPPRESSED
+
+
 def test_release_api():
     inner = table2d([[2, 7, 9], [8, 9, 10], [12, 11, 13]])
     rel = protect(inner, ["r", "c"], FULL_2D)

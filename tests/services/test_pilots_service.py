@@ -11,21 +11,35 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
-from hrpipeline.analysis.suppression import is_suppressed
+from hrpipeline.analysis.suppression import (
+    SUPPRESSED,
+    TOTAL,
+    Relation,
+    audit,
+    funnel_relations,
+    is_suppressed,
+    protect,
+)
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.models import AuditLog, FunnelRecord, Upload, WorkforceRecord
+from hrpipeline.services import funnel as funnel_service
+from hrpipeline.services import funnel_data
 from hrpipeline.services import pilots as service
+from hrpipeline.services.publish import any_hidden, policy
 
 FOCAL, REF = "non_eu_background", "belgian_origin"
 
 
 def _insert_decisions(zone, campaign: str, when: dt.date, plan: dict[str, tuple[int, int]],
-                      stage: str = "interview") -> None:
-    """plan: {group: (passed, failed)} at ``stage`` for one zone and campaign."""
+                      stage: str = "interview", withdrew: int = 5) -> None:
+    """plan: {group: (passed, failed)} at ``stage`` for one zone and campaign, and ``withdrew``
+    focal-group withdrawals (5 = k: the funnel release then hides nothing; with fewer it hides
+    the withdrawals and, to protect them, a decision cell that the pilot must hide too)."""
     upload = Upload(zone_id=zone.id, kind="funnel", filename=f"{zone.code}{campaign}.csv",
                     sha256=f"{zone.code}{campaign}{stage}".ljust(64, "0"), row_count=0)
     db.session.add(upload)
@@ -38,20 +52,23 @@ def _insert_decisions(zone, campaign: str, when: dt.date, plan: dict[str, tuple[
                           campaign_year=int(campaign[:4]), stage=stage, outcome=outcome,
                           stage_date=when, migration_background=group) for i in range(n)]
     # A withdrawal is not a decision: it must not enter the counts.
-    rows.append(dict(upload_id=upload.id, zone_id=zone.id, candidate_ref="w", campaign=campaign,
-                     campaign_year=int(campaign[:4]), stage=stage, outcome="withdrew",
-                     stage_date=when, migration_background=FOCAL))
+    rows += [dict(upload_id=upload.id, zone_id=zone.id, candidate_ref=f"w{i}", campaign=campaign,
+                  campaign_year=int(campaign[:4]), stage=stage, outcome="withdrew",
+                  stage_date=when, migration_background=FOCAL) for i in range(withdrew)]
     db.session.execute(insert(FunnelRecord), rows)
     db.session.commit()
 
 
-def _design(zones, cells: dict[tuple[str, str, str], tuple[int, int]]) -> None:
-    """cells: {(zone, phase, group): (passed, failed)}; before = 2023-1, after = 2024-1."""
-    for code in ("ANT", "GNT"):
+def _design(zones, cells: dict[tuple[str, str, str], tuple[int, int]],
+            withdrew: dict[tuple[str, str], int] | None = None) -> None:
+    """cells: {(zone, phase, group): (passed, failed)}; before = 2023-1, after = 2024-1;
+    withdrew: {(zone, phase): focal withdrawals} (default 5)."""
+    for code in sorted({z for z, _p, _g in cells}):
         for phase, campaign, when in (("before", "2023-1", dt.date(2023, 4, 1)),
                                       ("after", "2024-1", dt.date(2024, 4, 1))):
             plan = {g: cells[(code, phase, g)] for g in (FOCAL, REF)}
-            _insert_decisions(zones[code], campaign, when, plan)
+            _insert_decisions(zones[code], campaign, when, plan,
+                              withdrew=(withdrew or {}).get((code, phase), 5))
     service.clear_cache()
 
 
@@ -209,3 +226,361 @@ def test_retention_pilot_counts_stayers_and_leavers_within_a_year(zones, staff):
                   ("pilot", "before", FOCAL))
     assert (before["successes"], before["failures"]) == (120, 80)
     assert ev.verdict == "improved"
+
+
+# --- differencing against the funnel and retention pages ---------------------------------------
+#
+# The funnel release of each zone and campaign year publishes the same decisions as a decision
+# pilot (campaign cell at the target stage, "not_passed" = "failed"); the retention page
+# publishes each zone's first-year cohort table. The attacker reads both pages: these tests give
+# the suppression audit everything both publish and check that no hidden cell comes back.
+
+
+def _published(protected) -> dict[tuple, int]:
+    """{key: value} of every published cell of a pilot table (all levels)."""
+    cells = protected.cells
+    keys = cells[list(service.DIMS)].itertuples(index=False, name=None)
+    return {tuple(k): int(v) for k, v in zip(keys, cells["published_value"], strict=True)
+            if not is_suppressed(v)}
+
+
+def _naive(info):
+    """The pilot table as protected before the fix: on its own, blind to the other pages."""
+    definition, _result, counts, _protected = service._analyse(info)
+    rows = service._zone_rows(counts, definition, info.outcome)
+    return protect(service._sum_cells(rows), service.DIMS, service.LEVELS, policy())
+
+
+def _matching(key: tuple, cells: dict[tuple, tuple]) -> list[tuple]:
+    """The zone-level cells (``cells``: their key → pilot inner key) inside a pilot cell."""
+    return [k for k, pk in cells.items() if all(a in (TOTAL, b) for a, b in zip(key, pk,
+                                                                                strict=True))]
+
+
+def _funnel_attack(zones, info, protected):
+    """Audit all funnel releases of the pilot's zones jointly, with the funnel identities and
+    every published pilot cell as a known equation (``Σ zone cells == value``)."""
+    definition = service._analyse(info)[0]
+    dims = ("year", *funnel_service.DIMS)
+    frames, hidden, relations = [], [], []
+    for code in [*info.zones, *info.comparison_zones]:
+        for year in funnel_data.years_with_data():
+            try:
+                release = funnel_service.get_zone_release(zones[code], year)
+            except NotFound:
+                continue
+            frames.append(release.inner.assign(year=str(year))[[*dims, "n", "source_suppressed"]])
+            cells = release.protected.cells
+            gone = cells[cells["published_value"].map(is_suppressed)]
+            hidden += [(str(year), *k) for k in
+                       gone[list(funnel_service.DIMS)].itertuples(index=False, name=None)]
+            relations += [Relation(tuple(((str(year), *k), c) for k, c in r.terms), r.rhs)
+                          for r in funnel_relations(release.inner, funnel_service.DIMS,
+                                                    stages=release.stages)]
+    inner = pd.concat(frames, ignore_index=True)
+    arm = {z: "pilot" for z in info.zones} | {z: "comparison" for z in info.comparison_zones}
+    in_pilot = {}
+    for r in inner.itertuples(index=False):
+        if r.stage == info.target and r.outcome in ("passed", "failed") and r.group in (FOCAL,
+                                                                                        REF):
+            period = service._period_label(int(r.year), r.campaign)
+            phase = "after" if service._after(period, definition.start) else "before"
+            in_pilot[(r.year, r.zone, r.campaign, r.stage, r.group, r.outcome)] = (
+                arm[r.zone], phase, period, r.group,
+                "passed" if r.outcome == "passed" else "not_passed")
+    for key, value in _published(protected).items():
+        terms = _matching(key, in_pilot)
+        if terms:
+            relations.append(Relation(tuple((t, 1.0) for t in terms), float(value)))
+    levels = [("year", *level) for level in funnel_service.ZONE_LEVELS]
+    return audit(inner, dims, levels, hidden, policy(), extra_equalities=relations)
+
+
+def _funnel_cell(zones, code: str, campaign: str, outcome: str, group: str = FOCAL,
+                 stage: str = "interview"):
+    release = funnel_service.get_zone_release(zones[code], int(campaign[:4]))
+    return release.protected.value(("zone", "campaign", "stage", "group", "outcome"), zone=code,
+                                   campaign=campaign, stage=stage, group=group, outcome=outcome)
+
+
+def test_pilot_hides_the_cell_the_funnel_hides_for_its_only_zone(zones, staff):
+    # One focal withdrawal in ANT 2024-1: the funnel release hides it and, because its
+    # "entered" total is published, one decision cell of that line as well.
+    _design(zones, _cells((130, 70)), withdrew={("ANT", "after"): 1})
+    info = _pilot(staff)  # ANT is the only pilot zone
+    ev = service.evaluate(staff, info.id)
+    hidden = [o for o in ("passed", "failed")
+              if is_suppressed(_funnel_cell(zones, "ANT", "2024-1", o))]
+    assert len(hidden) == 1
+    outcome = "passed" if hidden[0] == "passed" else "not_passed"
+    protected = service._analyse(info)[3]
+    assert is_suppressed(protected.value(service.LEVELS[0], arm="pilot", phase="after",
+                                         period="2024-1", group=FOCAL, outcome=outcome))
+    cell = next(c for c in ev.cells if (c["arm"], c["phase"], c["group"]) ==
+                ("pilot", "after", FOCAL))
+    assert is_suppressed(cell["successes" if outcome == "passed" else "failures"])
+    assert is_suppressed(cell["rate"]) and ev.estimates_hidden and is_suppressed(ev.did["pp"])
+    series = next(s for s in ev.series if (s["arm"], s["period"]) == ("pilot", "2024-1"))
+    assert is_suppressed(series["focal_rate"]) and is_suppressed(series["gap"])
+    assert ev.verdict == "improved"  # the verdict is still given
+
+    # Before the fix the pilot published that cell, and the funnel page gave the withdrawal
+    # back: entered - passed - failed.
+    naive = _naive(info).value(service.LEVELS[0], arm="pilot", phase="after", period="2024-1",
+                               group=FOCAL, outcome=outcome)
+    other = _funnel_cell(zones, "ANT", "2024-1", "failed" if hidden[0] == "passed" else "passed")
+    release = funnel_service.get_zone_release(zones["ANT"], 2024)
+    entered = release.protected.value(("zone", "campaign", "stage", "group"), zone="ANT",
+                                      campaign="2024-1", stage="interview", group=FOCAL)
+    assert entered - naive - other == 1
+    assert not _funnel_attack(zones, info, _naive(info)).passed
+    assert _funnel_attack(zones, info, protected).passed
+
+
+def test_single_zone_arms_publish_exactly_the_funnel_cells(zones, staff):
+    """Every inner cell of a one-zone arm is that zone's funnel cell: published only where the
+    funnel publishes it, with the same value; the joint audit of both pages passes."""
+    withdrew = {("ANT", "after"): 1, ("GNT", "before"): 2, ("GNT", "after"): 3}
+    cells = _cells((130, 70))
+    cells[("GNT", "before", FOCAL)] = (3, 90)  # a primary cell in GNT as well
+    _design(zones, cells, withdrew=withdrew)
+    info = _pilot(staff)
+    protected = service._analyse(info)[3]
+    published = _published(protected)
+    checked = hidden = 0
+    for arm, code in (("pilot", "ANT"), ("comparison", "GNT")):
+        for phase, campaign in (("before", "2023-1"), ("after", "2024-1")):
+            for group in (FOCAL, REF):
+                for outcome, funnel_outcome in (("passed", "passed"), ("not_passed", "failed")):
+                    key = (arm, phase, campaign, group, outcome)
+                    funnel = _funnel_cell(zones, code, campaign, funnel_outcome, group)
+                    if is_suppressed(funnel):
+                        hidden += 1
+                        assert key not in published, key
+                        # nor its phase cell: one campaign per phase makes it the same cell
+                        assert (arm, phase, TOTAL, group, outcome) not in published, key
+                    elif key in published:
+                        assert published[key] == funnel, key
+                    checked += 1
+    assert checked == 16 and hidden >= 4
+    assert _funnel_attack(zones, info, protected).passed
+    assert not _funnel_attack(zones, info, _naive(info)).passed
+
+
+def test_arm_sum_minus_published_zones_does_not_give_a_hidden_zone_cell(zones, staff):
+    """Two zones per arm: arm cell minus the other zone's published funnel cell would be the
+    hidden one."""
+    cells = {(z, p, g): (120, 80) if g == REF else (80, 120)
+             for z in ("ANT", "BXI", "GNT", "CRL") for p in ("before", "after") for g in (FOCAL,
+                                                                                       REF)}
+    _design(zones, cells, withdrew={("BXI", "before"): 1, ("CRL", "after"): 2})
+    info = _pilot(staff, zones=["ANT", "BXI"], comparison_zones=["GNT", "CRL"])
+    hidden = [o for o in ("passed", "failed")
+              if is_suppressed(_funnel_cell(zones, "BXI", "2023-1", o))]
+    assert hidden
+    protected = service._analyse(info)[3]
+    naive = _naive(info)
+    for funnel_outcome in hidden:
+        outcome = "passed" if funnel_outcome == "passed" else "not_passed"
+        key = dict(arm="pilot", phase="before", period="2023-1", group=FOCAL, outcome=outcome)
+        assert is_suppressed(protected.value(service.LEVELS[0], **key))
+        # the leak before the fix: arm cell - ANT's published cell = BXI's hidden cell
+        ant = _funnel_cell(zones, "ANT", "2023-1", funnel_outcome)
+        assert naive.value(service.LEVELS[0], **key) - ant == cells[("BXI", "before", FOCAL)][
+            0 if funnel_outcome == "passed" else 1]
+    assert _funnel_attack(zones, info, protected).passed
+    assert not _funnel_attack(zones, info, naive).passed
+    # What the pilot publishes is a sum of published funnel cells: the arm's other cells stay.
+    ev = service.evaluate(staff, info.id)
+    ref = next(c for c in ev.cells if (c["arm"], c["phase"], c["group"]) ==
+               ("pilot", "before", REF))
+    assert (ref["successes"], ref["failures"]) == (240, 160)
+
+
+def _inner_only(info):
+    """The rule "hide the inner cells whose zone cell the funnel hides" alone, with ``protect``
+    choosing the rest: its secondary suppressions can be cells the funnel publishes."""
+    definition, _result, counts, _protected = service._analyse(info)
+    rows = service._zone_rows(counts, definition, info.outcome)
+    funnel = service._FunnelKnowledge(rows, info.target)
+    force = {tuple(getattr(r, d) for d in service.DIMS) for r in rows.itertuples(index=False)
+             if not funnel.row_known(r)}
+    return protect(service._sum_cells(rows), service.DIMS, service.LEVELS, policy(),
+                   force_hidden=force)
+
+
+def test_a_pilot_suppression_the_funnel_publishes_protects_nothing(zones, staff):
+    """The converse: hiding the inner cell is not enough. ``protect`` alone would protect it by
+    hiding the other outcome too and publish the campaign's decisions; the funnel publishes that
+    other outcome, so decisions - other outcome gives the hidden cell (and the withdrawal)."""
+    _design(zones, _cells((130, 70)), withdrew={("ANT", "after"): 1})
+    info = _pilot(staff)
+    weak = _inner_only(info)
+    key = dict(arm="pilot", phase="after", period="2024-1", group=FOCAL)
+    assert not is_suppressed(weak.value(service.LEVELS[1], **key))  # decisions published
+    assert not _funnel_attack(zones, info, weak).passed
+    protected = service._analyse(info)[3]
+    assert is_suppressed(protected.value(service.LEVELS[1], **key))
+    assert _funnel_attack(zones, info, protected).passed
+
+
+def test_phase_total_is_published_from_the_funnel_year_cell(zones, staff):
+    """Two small campaigns in a year: the funnel hides both campaign cells but publishes their
+    year total, so the pilot may publish the phase total (it is that year cell) and no more."""
+    for code in ("ANT", "GNT"):
+        for i, campaign in enumerate(("2023-1", "2023-2")):
+            focal = ((3, 40), (4, 40))[i] if code == "ANT" else (80, 120)
+            _insert_decisions(zones[code], campaign, dt.date(2023, 3 + 6 * i, 1),
+                              {REF: (120, 80), FOCAL: focal})
+        _insert_decisions(zones[code], "2024-1", dt.date(2024, 4, 1),
+                          {REF: (120, 80), FOCAL: (80, 120)})
+    service.clear_cache()
+    info = _pilot(staff)
+    assert all(is_suppressed(_funnel_cell(zones, "ANT", c, "passed")) for c in ("2023-1",
+                                                                                "2023-2"))
+    release = funnel_service.get_zone_release(zones["ANT"], 2023)
+    year = release.protected.value(("zone", "stage", "group", "outcome"), zone="ANT",
+                                   stage="interview", group=FOCAL, outcome="passed")
+    assert year == 7
+    protected = service._analyse(info)[3]
+    for campaign in ("2023-1", "2023-2"):
+        assert is_suppressed(protected.value(service.LEVELS[0], arm="pilot", phase="before",
+                                             period=campaign, group=FOCAL, outcome="passed"))
+        assert is_suppressed(protected.value(service.LEVELS[1], arm="pilot", phase="before",
+                                             period=campaign, group=FOCAL))
+    assert protected.value(service.LEVELS[2], arm="pilot", phase="before", group=FOCAL,
+                           outcome="passed") == 7
+    assert _funnel_attack(zones, info, protected).passed
+    assert not _funnel_attack(zones, info, _naive(info)).passed
+
+
+# --- retention pilots against the retention page's first-year cohort table ----------------------
+
+
+def _insert_workforce(zones, plan: dict[tuple[str, int, str], tuple[int, int]],
+                      reference: dt.date = dt.date(2026, 6, 30)) -> None:
+    """plan: {(zone, hire year, group): (hires, leavers within 200 days)}."""
+    rows = []
+    for code in sorted({z for z, _y, _g in plan}):
+        zone = zones[code]
+        upload = Upload(zone_id=zone.id, kind="workforce", filename=f"w{code}.csv",
+                        sha256=f"w{code}".ljust(64, "0"), row_count=0, reference_date=reference)
+        db.session.add(upload)
+        db.session.flush()
+        for (z, year, group), (hires, leavers) in plan.items():
+            if z != code:
+                continue
+            hire = dt.date(year, 3, 1)
+            for i in range(hires):
+                exit_date = hire + dt.timedelta(days=200) if i < leavers else None
+                rows.append(dict(upload_id=upload.id, zone_id=zone.id,
+                                 officer_ref=f"{code}{year}{group}{i}",
+                                 migration_background=group, hire_date=hire,
+                                 exit_date=exit_date,
+                                 exit_type="voluntary" if exit_date else None))
+    db.session.execute(insert(WorkforceRecord), rows)
+    db.session.commit()
+    service.clear_cache()
+
+
+def _retention_attack(info, protected):
+    """One zone per arm: audit the zone cells (hire year, group, stayed / left) with what the
+    first-year table publishes (hires; leavers; stayers = hires - leavers) and what the pilot
+    publishes (period cells as cells, phase cells as equations)."""
+    definition, _result, counts, _protected = service._analyse(info)
+    rows = service._zone_rows(counts, definition, info.outcome)
+    first = service.first_year_cells(sorted(set(rows["zone"])), policy())
+    dims = ("arm", "period", "group", "outcome")
+    inner = rows.groupby(list(dims), as_index=False)["n"].sum()
+    zone_of = {"pilot": info.zones[0], "comparison": info.comparison_zones[0]}
+    phase = {p: "after" if service._after(p, definition.start) else "before"
+             for p in inner["period"]}
+    published = _published(protected)
+    hidden = []
+    for arm, period, group in set(zip(inner["arm"], inner["period"], inner["group"],
+                                      strict=True)):
+        hires, exits = first.get((zone_of[arm], int(period), group), (SUPPRESSED, SUPPRESSED))
+        seen = {"left": not is_suppressed(exits), "stayed": not any_hidden(hires, exits),
+                TOTAL: not is_suppressed(hires)}
+        for outcome in ("left", "stayed", TOTAL):
+            if not seen[outcome] and (arm, phase[period], period, group, outcome) not in published:
+                hidden.append((arm, period, group, outcome))
+    in_pilot = {(a, p, g, o): (a, phase[p], p, g, o) for a, p, g, o in
+                inner[list(dims)].itertuples(index=False, name=None)}
+    relations = [Relation(tuple((t, 1.0) for t in _matching(key, in_pilot)), float(value))
+                 for key, value in published.items() if key[2] == TOTAL]
+    levels = (dims, ("arm", "period", "group"))
+    return audit(inner, dims, levels, hidden, policy(), extra_equalities=relations)
+
+
+def _retention_plan(small: int) -> dict[tuple[str, int, str], tuple[int, int]]:
+    """2014 is before the retention window (a private cohort); ANT's focal 2022 cohort has
+    ``small`` leavers, hidden on the retention page when below k."""
+    plan = {}
+    for code in ("ANT", "GNT"):
+        for year in (2014, 2021, 2022, 2023, 2024):
+            plan[(code, year, FOCAL)] = (100, 40 if code == "GNT" or year == 2024 else 30)
+            plan[(code, year, REF)] = (100, 20)
+    plan[("ANT", 2022, FOCAL)] = (100, small)
+    plan[("ANT", 2014, FOCAL)] = (50, 2)  # a small private cell
+    return plan
+
+
+def test_retention_pilot_hides_what_the_first_year_table_hides(zones, staff):
+    _insert_workforce(zones, _retention_plan(3))
+    info = _pilot(staff, name="Mentoring", target="retention", start_date=dt.date(2024, 1, 1))
+    first = service.first_year_cells(["ANT", "GNT"], policy())
+    assert first[("ANT", 2022, FOCAL)] == (100, SUPPRESSED)  # 3 leavers: hidden there
+    assert ("ANT", 2014, FOCAL) not in first  # hired before the window: not published there
+    protected = service._analyse(info)[3]
+    key = dict(arm="pilot", phase="before", period="2022", group=FOCAL)
+    assert is_suppressed(protected.value(service.LEVELS[0], outcome="left", **key))
+    # 97 stayers would give the 3 leavers back next to the published 100 hires
+    assert is_suppressed(protected.value(service.LEVELS[0], outcome="stayed", **key))
+    assert protected.value(service.LEVELS[1], **key) == 100  # = the published hires
+    for outcome in ("stayed", "left"):  # the phase totals would give them back too
+        assert is_suppressed(protected.value(service.LEVELS[2], arm="pilot", phase="before",
+                                             group=FOCAL, outcome=outcome))
+    # the private cohort is protected by the pilot's own audit (2 leavers: primary)
+    assert is_suppressed(protected.value(service.LEVELS[0], arm="pilot", phase="before",
+                                         period="2014", group=FOCAL, outcome="left"))
+    assert _retention_attack(info, protected).passed
+    assert not _retention_attack(info, _naive(info)).passed
+    ev = service.evaluate(staff, info.id)
+    after = next(c for c in ev.cells if (c["arm"], c["phase"], c["group"]) ==
+                 ("pilot", "after", FOCAL))
+    assert (after["successes"], after["failures"]) == (60, 40)  # published on both pages
+
+
+def test_first_year_cells_are_what_the_retention_page_publishes(zones, staff):
+    from hrpipeline.services.retention import retention_report
+
+    _insert_workforce(zones, _retention_plan(3))
+    first = service.first_year_cells(["ANT"], policy())
+    report = retention_report(staff, "ANT")
+    shown = {(r["cohort"], r["group"]): (r["hires"], r["exits_12m"]) for r in report.first_year}
+    assert shown and {("ANT", c, g): v for (c, g), v in shown.items()} == first
+
+
+def test_demo_pilot_and_funnel_pages_audited_together(zones, staff):
+    """On the demo extracts (two zones keep the LPs small) the funnel page hides much at the
+    physical test. Publishing the pilot as before leaks there, and so does hiding its inner
+    cells and letting ``protect`` choose its totals; the pilot as published does not."""
+    import hashlib
+
+    from hrpipeline.demo import generate_demo
+    from hrpipeline.ingest.store import store_frame
+
+    data = generate_demo()
+    for code in ("ANT", "GNT"):
+        frame = data.funnel[data.funnel["zone"] == code].drop(columns=["zone"])
+        store_frame(zone=zones[code], kind="funnel", frame=frame,
+                    filename=f"demo_funnel_{code}.csv",
+                    sha256=hashlib.sha256(code.encode()).hexdigest())
+    funnel_service.clear_cache()
+    service.clear_cache()
+    info = _pilot(staff, target="physical_test", start_date=data.pilots[0]["start_date"])
+    protected = service._analyse(info)[3]
+    assert _funnel_attack(zones, info, protected).passed
+    assert not _funnel_attack(zones, info, _naive(info)).passed
+    assert not _funnel_attack(zones, info, _inner_only(info)).passed
