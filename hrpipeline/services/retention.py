@@ -315,6 +315,46 @@ def count_tables(data: WorkforceData) -> dict[str, pd.DataFrame]:
     return out
 
 
+def hires_by_period(data: WorkforceData) -> pd.DataFrame:
+    """Joiners per (zone, period label, group): officers whose hire date falls in the period."""
+    wf = data.frame
+    rows = []
+    for p in periods(data.release_date):
+        joined = wf[wf["hire_date"].between(p.start, p.end)]
+        for (z, g), n in joined.groupby(["zone", "migration_background"]).size().items():
+            rows.append((z, p.label, g, int(n)))
+    return pd.DataFrame(rows, columns=["zone", "period", "group", "n"])
+
+
+def _small_hire_leavers(data: WorkforceData, flows: pd.DataFrame,
+                        pol: Policy) -> set[tuple[str, str, str, str]]:
+    """Leaver margins to hide because the joiners behind them are 1..k-1.
+
+    Joiners = headcount at the end − headcount at the start + leavers, and the stocks table
+    publishes the headcounts: with the leavers published, a small number of joiners (e.g. 3
+    officers of one group hired in a year) could be computed. Hiding those leaver margins (zone
+    and pool, each group and all groups) lets the audit protect them like any hidden cell.
+
+    Not where the margin is 0: a true zero is published (its inner cells are published zeros),
+    so there the joiners equal the published change in headcount whatever this table does — a
+    residual of publishing yearly headcounts, documented in docs/disclosure-control.md.
+    """
+    hires = hires_by_period(data)
+    out: set[tuple[str, str, str, str]] = set()
+    if hires.empty:
+        return out
+    levels = (["zone", "period", "group"], ["zone", "period"], ["period", "group"], ["period"])
+    for lev in levels:
+        left = flows.groupby(lev)["n"].sum()
+        for key, n in hires.groupby(lev)["n"].sum().items():
+            if 1 <= int(n) < pol.k and int(left.get(key, 0)) > 0:
+                key = key if isinstance(key, tuple) else (key,)
+                named = dict(zip(lev, key, strict=True))
+                out.add((named.get("zone", TOTAL), named["period"], named.get("group", TOTAL),
+                         TOTAL))
+    return out
+
+
 def _reason_totals_to_hide(flows: PublishedCells) -> set[tuple[str, str, str]]:
     """Reasons-table totals the attacker must not learn.
 
@@ -400,7 +440,8 @@ def get_release() -> RetentionRelease:
             return _cache[cache_key]
     data = load_workforce()
     inner = count_tables(data)
-    flows = _protected("flows", inner["flows"], FLOW_DIMS, FLOW_LEVELS, pol, version)
+    flows = _protected("flows", inner["flows"], FLOW_DIMS, FLOW_LEVELS, pol, version,
+                       force=_small_hire_leavers(data, inner["flows"], pol))
     tables = {
         "flows": flows,
         "stocks": _protected("stocks", inner["stocks"], STOCK_DIMS, STOCK_LEVELS, pol, version),
@@ -785,6 +826,72 @@ def _survival_part(wf: pd.DataFrame, ref_date: dt.date, groups: list[str], pol: 
             "first_year": first_year, "incidence": incidence, "cox": cox}
 
 
+def _stock_reader(release: RetentionRelease, zone: str | None):
+    """``stock(day, group | None)``: the published headcount on a year end or the reference date."""
+    stocks = _reader(release.tables["stocks"], zone)
+    ranks = _reader(release.tables["ranks"], zone)
+
+    def stock(day: pd.Timestamp, group: str | None):
+        if day == pd.Timestamp(release.data.release_date):
+            return ranks(("group",), group=group) if group else ranks(())
+        year = str(day.year)
+        return stocks(("year", "group"), year=year, group=group) if group else stocks(
+            ("year",), year=year)
+
+    return stock
+
+
+def _zone_exits_12m(release: RetentionRelease) -> dict[tuple[str, int, str], int]:
+    """Exits within 12 months per (zone, hire cohort, group), for the pool's differencing check."""
+    out = {}
+    for code, ref in release.data.reference_dates.items():
+        wf = release.data.frame[release.data.frame["zone"] == code]
+        data = survival.prepare_survival_data(wf, reference_date=ref, window_start=WINDOW_START)
+        for r in survival.first_year_attrition(data[data["entry"] == 0]).rows:
+            out[(code, int(r.cohort), r.group)] = int(r.exits_within_12m)
+    return out
+
+
+def _gate_first_year(release: RetentionRelease, zone: str | None, rows: list[dict],
+                     pol: Policy) -> None:
+    """Second gate of the first-year table, against the other tables of the release.
+
+    * Hires of a cohort are the joiners of its calendar year = headcount at the end − headcount
+      at the start + leavers, all three published elsewhere. Hires are shown only when those
+      published values give exactly this number (so they add nothing); otherwise hidden, since
+      with two of them published they would give the third back. (``get_release`` hides the
+      leavers where joiners are 1..k-1, so a small number of hires is never derivable.)
+    * Exits within 12 months are counted nowhere else; in the pool they are hidden when any
+      zone's count is 1..k-1 (pool − other zones would give it back).
+    * Rate and interval only with both counts published (the rate and the hires give the exits;
+      the interval's width gives the hires).
+    """
+    flows = _reader(release.tables["flows"], zone)
+    stock = _stock_reader(release, zone)
+    by_year = {p.start.year: p for p in periods(release.data.release_date)}
+    zone_exits = _zone_exits_12m(release) if zone is None else {}
+    for row in rows:
+        cohort = int(row["cohort"])
+        p = by_year.get(cohort)
+        derived = None
+        if p is not None and not is_suppressed(row["hires"]):
+            start = stock(p.start - pd.Timedelta(days=1), row["group"])
+            end = stock(p.end, row["group"])
+            left = flows(("period", "group"), period=p.label, group=row["group"])
+            if not any_hidden(start, end, left):
+                derived = int(end) - int(start) + int(left)
+        if derived is None or derived != row["hires"]:
+            row["hires"] = SUPPRESSED
+        if zone is None and not is_suppressed(row["exits_12m"]) and any(
+                _primary(n, pol) for (z, c, g), n in zone_exits.items()
+                if c == cohort and g == row["group"]):
+            row["exits_12m"] = SUPPRESSED
+        if any_hidden(row["hires"], row["exits_12m"]) and row["attrition"] is not None:
+            for key in ("attrition", "lower", "upper"):
+                row[key] = SUPPRESSED
+            row["note"] = "hidden: too few officers"
+
+
 def _first_months(data: pd.DataFrame, months: float) -> pd.DataFrame:
     """Follow-up restricted to the first ``months`` of service (administrative censoring).
 
@@ -949,6 +1056,7 @@ def _build_report(release: RetentionRelease, zone: str, zone_obj: Zone | None, l
     turnover = _turnover(release, code, groups, pol)
     over_time, by_rank = _representation(release, code, groups, pol, bench)
     surv = _survival_part(wf, ref_date, groups, pol, reference)
+    _gate_first_year(release, code, surv["first_year"], pol)
     reasons, reasons_test = _reasons(release, code, wf, data.release_date, groups, pol)
     themes = _themes(wf, data.release_date, pol)
     headcount = [{"date": r["date"], "group": r["group"], "count": r["count"]}

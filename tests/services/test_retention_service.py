@@ -358,3 +358,48 @@ def test_demo_report_outputs_are_gated(demo_report):
     assert small_counts_in_csv(demo_report.to_csv(), demo_report.k) == []
     # Curves: monthly grid, never fewer than 10 at risk (survival.publishable_km rules).
     assert all(float(p["month"]).is_integer() and p["at_risk"] >= 10 for p in demo_report.km)
+
+
+def test_first_year_hires_never_give_back_hidden_leavers(workforce, make_user):
+    """Joiners = headcount end − headcount start + leavers. An attacker with the first-year
+    table's hires and the published headcounts would compute any hidden yearly leaver count:
+    so every published hire count must be the one the published stocks and leavers already
+    give, and a cohort's hires are hidden wherever that year's leavers are."""
+    from hrpipeline.analysis.suppression import is_suppressed
+    from hrpipeline.services.retention import retention_report
+
+    for user, zone in ((make_user("hr_manager", ["ANT"]), "ANT"),
+                       (make_user("leadership", all_zones=True), "ALL")):
+        report = retention_report(user, zone)
+        turnover = {(r["period"], r["group"]): r for r in report.turnover}
+        attacked = 0
+        for row in report.first_year:
+            t = turnover.get((str(row["cohort"]), row["group"]))
+            if t is None:
+                continue
+            if is_suppressed(t["leavers"]):
+                assert is_suppressed(row["hires"]), (zone, row)
+                attacked += 1
+            elif not is_suppressed(row["hires"]):
+                assert row["hires"] == t["headcount_end"] - t["headcount_start"] + t["leavers"]
+            if is_suppressed(row["hires"]) or is_suppressed(row["exits_12m"]):
+                assert is_suppressed(row["attrition"]) or row["attrition"] is None
+        assert attacked >= 3, zone
+
+
+def test_pool_first_year_exits_hidden_when_a_zone_is_small(workforce, make_user):
+    """Pool − other zones = one zone: a pooled count of exits within 12 months is published only
+    if no zone's count behind it is 1..k-1."""
+    from hrpipeline.analysis.suppression import is_suppressed
+    from hrpipeline.services.retention import _zone_exits_12m, get_release, retention_report
+
+    report = retention_report(make_user("leadership", all_zones=True), "ALL")
+    per_zone = _zone_exits_12m(get_release())
+    checked = 0
+    for row in report.first_year:
+        parts = [n for (z, c, g), n in per_zone.items()
+                 if c == int(row["cohort"]) and g == row["group"]]
+        if any(1 <= n < report.k for n in parts):
+            assert is_suppressed(row["exits_12m"]), row
+            checked += 1
+    assert checked >= 1
