@@ -569,7 +569,7 @@ def first_year_cells(codes: list[str], pol) -> dict[tuple[str, int, str], tuple[
     """The retention page's first-year cohort table per zone, as published.
 
     ``{(zone, hire year, group): (hires, left within 12 months)}``, each a count or
-    ``SUPPRESSED`` (primary rule only). Same definitions as ``services.retention``
+    ``SUPPRESSED`` (primary rule, then the page's ``_gate_first_year``). Same definitions as ``services.retention``
     (``_survival_part`` → ``survival.first_year_attrition``): newest extract per officer, hires
     inside the retention window, any exit within 12 months of hire by the zone's reference date.
     """
@@ -577,9 +577,10 @@ def first_year_cells(codes: list[str], pol) -> dict[tuple[str, int, str], tuple[
     from hrpipeline.services import retention
 
     try:
-        data = retention.load_workforce()
+        release = retention.get_release()
     except NotFound:
         return {}
+    data = release.data
     out: dict[tuple[str, int, str], tuple[Any, Any]] = {}
     for code in codes:
         if code not in data.reference_dates:
@@ -595,10 +596,16 @@ def first_year_cells(codes: list[str], pol) -> dict[tuple[str, int, str], tuple[
         hires = surv[surv["entry"] == 0]
         frame = pd.DataFrame({"cohort": hires["hire_date"].dt.year, "group": hires[survival.GROUP],
                               "exit": (hires["duration"] <= 12.0) & hires["event"]})
+        rows = []
         for (cohort, group), sub in frame.groupby(["cohort", "group"]):
             n, exits = len(sub), int(sub["exit"].sum())
-            out[(code, int(cohort), str(group))] = tuple(
-                SUPPRESSED if 1 <= v < pol.k else v for v in (n, exits))
+            hidden = [SUPPRESSED if 1 <= v < pol.k else v for v in (n, exits)]
+            rows.append({"cohort": int(cohort), "group": str(group), "hires": hidden[0],
+                         "exits_12m": hidden[1], "attrition": None})
+        # The page's second gate (hires against headcounts and leavers): the same call.
+        retention._gate_first_year(release, code, rows, pol)
+        for r in rows:
+            out[(code, r["cohort"], r["group"])] = (r["hires"], r["exits_12m"])
     return out
 
 
