@@ -149,6 +149,7 @@ class Release:
 
 _cache: OrderedDict[tuple, Release] = OrderedDict()
 _cache_lock = threading.Lock()
+_representation_cache: OrderedDict[tuple, object] = OrderedDict()
 _CACHE_SIZE = 16
 
 
@@ -329,6 +330,7 @@ def warm_releases() -> list[tuple[str, int, float]]:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _representation_cache.clear()
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -734,7 +736,18 @@ def _add_representation(report: FunnelReport, zone_obj, pol, pub) -> None:
     hidden_pops = {name for name, p in populations if any_hidden(*p.values())}
     clean = [(name, {g: (0 if is_suppressed(v) else int(v)) for g, v in p.items()})
              for name, p in populations]
-    result = representation_against_benchmark(clean, bench.as_analysis())
+    benchmark = bench.as_analysis()
+    # Pure function of the published populations and the benchmark: computed once per
+    # combination (its exact binomial intervals cost ~0.1 s per zone report).
+    key = (repr(clean), repr(benchmark))
+    with _cache_lock:
+        result = _representation_cache.get(key)
+    if result is None:
+        result = representation_against_benchmark(clean, benchmark)
+        with _cache_lock:
+            _representation_cache[key] = result
+            while len(_representation_cache) > 256:
+                _representation_cache.popitem(last=False)
     report.benchmark_label = result.source_label
     for row in result.rows:
         hidden = row.population in hidden_pops
