@@ -113,7 +113,8 @@ def _login(client: httpx.Client, username: str, password: str) -> None:
 
 
 def user_loop(index: int, base: str, username: str, secret: str, password: str,
-              entries: list[dict], stop_at: float, stats: Stats, rng: random.Random) -> None:
+              entries: list[dict], stop_at: float, stats: Stats, rng: random.Random,
+              think: tuple[float, float] = (0.0, 0.0)) -> None:
     auth = {"Authorization": f"Bearer {secret}"}
     with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as web, \
             httpx.Client(base_url=base, timeout=30, headers=auth) as api:
@@ -149,6 +150,8 @@ def user_loop(index: int, base: str, username: str, secret: str, password: str,
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             stats.record(kind, time.perf_counter() - started, error)
+            if think[1] > 0:  # a person reads the page before the next click
+                time.sleep(max(0.0, min(rng.uniform(*think), stop_at - time.monotonic())))
 
 
 def main() -> int:
@@ -158,6 +161,9 @@ def main() -> int:
     parser.add_argument("--pg-url", help="PostgreSQL URL (its public schema is recreated)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: config)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--think", default="0,0",
+                        help="think time between a user's requests, 'min,max' seconds "
+                             "(default 0,0: closed loop, every user requests back to back)")
     args = parser.parse_args()
     users = max(1, min(args.users, 500))  # bounded: a local bench, not a flood
     seconds = max(1.0, min(args.seconds, 600.0))
@@ -201,6 +207,7 @@ def main() -> int:
                                                            "period": entry["period"]},
                           headers=admin, timeout=120)
             stats = Stats()
+            think = tuple(float(v) for v in args.think.split(","))
             rng = random.Random(args.seed)
             names = [u[0] for u in DEMO_USERS]
             stop_at = time.monotonic() + seconds
@@ -211,7 +218,7 @@ def main() -> int:
                 thread = threading.Thread(
                     target=user_loop, daemon=True,
                     args=(i, base, name, tokens[name], DEMO_PASSWORD, per_user[name], stop_at,
-                          stats, random.Random(rng.random())))
+                          stats, random.Random(rng.random()), think))
                 threads.append(thread)
                 thread.start()
             for thread in threads:
@@ -225,7 +232,8 @@ def main() -> int:
                 server.kill()
     everything = [v for values in stats.latency.values() for v in values]
     errors = sum(stats.errors.values())
-    print(f"\n{users} users x {seconds:.0f} s against gunicorn ({'PostgreSQL' if args.pg_url else 'SQLite'}),"
+    print(f"\nthink time {args.think} s between a user's requests")
+    print(f"{users} users x {seconds:.0f} s against gunicorn ({'PostgreSQL' if args.pg_url else 'SQLite'}),"
           f" {os.cpu_count()} CPUs")
     print(f"requests {len(everything)}  throughput {len(everything) / elapsed:.1f} req/s  "
           f"errors {errors}")
