@@ -89,3 +89,26 @@ def test_officer_cannot_reach_another_zone(page, live_app, users):
     assert response.status in (403, 404)
     text = page.inner_text("main")
     assert "613" not in text and "Antwerpen" not in text
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+
+
+def test_pages_fit_a_phone_screen(phone, live_app, users, zones, make_user):
+    """At 390 px nothing but a table's own scroll box is wider than the screen (a long word in
+    a paragraph once pushed the retention page to 446 px)."""
+    from tests.services.test_retention_service import plant_workforce
+
+    plant_workforce(zones, make_user)
+    sign_in(phone, live_app, "hr.ant")
+    for path in ("/", "/funnel", "/representation", "/data-quality", "/retention",
+                 "/uploads/new", "/uploads"):
+        phone.goto(live_app.url + path)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
