@@ -107,6 +107,9 @@ def main() -> int:
                             page.fill("#password", DEMO_PASSWORD)
                             page.click("button[type=submit].primary")
                             page.wait_for_load_state()
+                            # The user's saved language wins over the browser's: switch it.
+                            page.click(f"form[action$='/language/{lang}'] button")
+                            page.wait_for_load_state()
                         started = time.perf_counter()
                         page.goto(url + path)
                         for img in page.locator("img").all():
