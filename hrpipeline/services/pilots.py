@@ -38,12 +38,20 @@ all-zone pool:
   published elsewhere as known constants (never chosen as secondary suppressions);
 * a hidden margin that is the sum of published cells one level down is published (it is known).
 
-This is deliberately conservative: hiding the inner cells and letting ``protect`` choose the
-margins (even with published rows as constants) still leaks on the demo data, where the pilot's
-margins combined with what the funnel release publishes around a hidden cell (its totals, the
-funnel identity) pin it; tests/services/test_pilots_service.py audits both pages together. The
-price: where the funnel hides much at the target stage, most pilot cells are hidden too. The
-funnel releases are the cached ones (process and ``release_cache``), not recomputed.
+That conservative table is safe by construction but, where the funnel hides much at the target
+stage, hides most pilot cells. Decision pilots therefore also get a looser candidate: only the
+inner cells holding a zone row the funnel hides (or publishes with another value) are
+force-hidden and ``protect`` chooses the secondary suppressions. Such a candidate can leak (on
+the demo data its margins, with the funnel's totals and identities around a hidden cell, pin
+that cell), so it is checked by the joint audit (``_JointFunnelModel``: the zones' cached funnel
+releases as published, with the funnel identities, and every published pilot cell as an
+equation ``Σ zone cells == value``); while that fails, the published pilot cells holding a
+failing cell's rows are force-hidden too and ``protect`` runs again (``MAX_REPAIRS`` rounds).
+The candidate is published only when the joint audit passes and it shows more cells than the
+conservative table; otherwise the conservative table. The result is cached with the pilot
+cache (per data version and policy). Retention pilots keep the conservative rule.
+tests/services/test_pilots_service.py audits both pages together. The funnel releases are the
+cached ones (process and ``release_cache``), not recomputed.
 
 Periods: for decision pilots the campaign (sorted by campaign year, then label), "after" when
 the campaign's first decision at the targeted stage falls on or after the start date; for
@@ -68,6 +76,10 @@ from hrpipeline.analysis import pilot as P
 from hrpipeline.analysis.suppression import (
     SUPPRESSED,
     TOTAL,
+    AuditReport,
+    Relation,
+    audit,
+    funnel_relations,
     gate_p,
     gate_rate,
     is_suppressed,
@@ -526,11 +538,13 @@ class _FunnelKnowledge:
         groups = set(rows["group"])
         # (zone, year, group, funnel outcome) -> {campaign or TOTAL: published value}
         self.cells: dict[tuple, dict[str, Any]] = {}
+        self.releases: list[tuple[int, Any]] = []  # (year, cached zone release)
         for code, year in sorted(wanted):
             try:
                 release = funnel.get_zone_release(zones[code], int(year))
             except (KeyError, NotFound):
                 continue  # nothing published: every row of it counts as hidden
+            self.releases.append((int(year), release))
             c = release.protected.cells
             mine = c[(c["zone"] == code) & (c["stage"] == stage) & c["group"].isin(groups)
                      & c["outcome"].isin(("passed", "failed"))]
@@ -696,16 +710,147 @@ def _protect(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str, 
              target: str | None = None):
     """The pilot table through ``protect``, consistent with the funnel and retention pages.
 
-    Derivable cells are published (``protect`` still applies the primary rule), hidden cells
-    are force-hidden, private cells are decided by ``protect`` on the private part alone (rows
-    published elsewhere are constants the attacker knows, so they may not serve as secondary
-    suppressions), and hidden margins that are sums of published cells are published.
+    Decision pilots also build the looser candidate (``_looser``: only the inner cells holding
+    a zone row the funnel hides, or publishes with another value, are force-hidden; ``protect``
+    chooses the secondary suppressions, repaired while the joint audit of the zones' funnel
+    releases and the candidate fails, ``_JointFunnelModel``) and publish it when it passes and
+    publishes more cells than the conservative table (``_conservative``). Otherwise, and for
+    retention pilots, the conservative table.
     """
     rows = _zone_rows(counts, definition, outcome)
     if rows.empty:
         return None
     knowledge = (_FunnelKnowledge(rows, target) if outcome == P.DECISION
                  else _FirstYearKnowledge(rows, pol))
+    conservative = _conservative(rows, knowledge, pol)
+    if outcome == P.DECISION:
+        candidate = _looser(rows, knowledge, definition, target, pol)
+        if candidate is not None and _n_published(candidate) > _n_published(conservative):
+            return candidate
+    return conservative
+
+
+def _n_published(protected) -> int:
+    return sum(not is_suppressed(v) for v in protected.cells["published_value"])
+
+
+#: Rounds of "hide the published pilot cells touching a cell the joint audit reopens".
+MAX_REPAIRS = 4
+
+
+def _looser(rows: pd.DataFrame, knowledge: _FunnelKnowledge, definition: P.PilotDefinition,
+            stage: str, pol):
+    """The looser candidate, or None when no candidate passes the joint audit.
+
+    Start by force-hiding only the inner cells holding a zone row the funnel does not publish
+    (with the same value) and let ``protect`` choose the secondary suppressions. While the joint
+    audit of the funnel releases and the candidate fails, force-hide as well every published
+    pilot cell holding a funnel row of a failing cell's zone, campaign and group, and protect
+    again (at most ``MAX_REPAIRS`` rounds).
+    """
+    joint = _JointFunnelModel(rows, knowledge, definition, stage)
+    force = {tuple(getattr(r, d) for d in DIMS) for r in rows.itertuples(index=False)
+             if not knowledge.row_known(r)}
+    for _round in range(MAX_REPAIRS + 1):
+        candidate = protect(_sum_cells(rows), DIMS, LEVELS, pol, force_hidden=force)
+        report = joint.audit(candidate, pol)
+        if report.passed:
+            return candidate
+        touched = joint.touching(report.failures, candidate) - force
+        if not touched:
+            return None
+        force |= touched
+    return None
+
+
+class _JointFunnelModel:
+    """What an attacker reading both pages knows: the pilot's zone funnel releases as published
+    (their hidden cells, the funnel identities) and every published pilot cell as a known
+    equation ``Σ zone funnel cells == value``. Only the years the pilot covers are involved (the
+    other years share no cell with the pilot table)."""
+
+    def __init__(self, rows: pd.DataFrame, knowledge: _FunnelKnowledge,
+                 definition: P.PilotDefinition, stage: str):
+        from hrpipeline.services import funnel
+
+        self.dims = ("year", *funnel.DIMS)
+        self.levels = [("year", *level) for level in funnel.ZONE_LEVELS]
+        arms = dict(zip(rows["zone"], rows["arm"], strict=True))
+        groups = (definition.focal_group, definition.reference_group)
+        frames: list[pd.DataFrame] = []
+        self.hidden: list[tuple] = []
+        self.relations: list[Relation] = []
+        for year, release in knowledge.releases:
+            y = str(year)
+            frames.append(release.inner.assign(year=y)[[*self.dims, "n", "source_suppressed"]])
+            cells = release.protected.cells
+            gone = cells[cells["published_value"].map(is_suppressed)]
+            self.hidden += [(y, *k) for k in
+                            gone[list(funnel.DIMS)].itertuples(index=False, name=None)]
+            self.relations += [Relation(tuple(((y, *k), c) for k, c in r.terms), r.rhs)
+                               for r in funnel_relations(release.inner, funnel.DIMS,
+                                                         stages=release.stages)]
+        self.inner = pd.concat(frames, ignore_index=True) if frames else None
+        # every pilot cell key (all LEVELS) -> the funnel inner keys it adds up
+        self.members: dict[tuple, list[tuple]] = {}
+        for r in (self.inner.itertuples(index=False) if self.inner is not None else ()):
+            if (r.stage != stage or r.outcome not in ("passed", "failed")
+                    or r.group not in groups or r.zone not in arms):
+                continue
+            period = _period_label(int(r.year), r.campaign)
+            full = (arms[r.zone], P.AFTER if _after(period, definition.start) else P.BEFORE,
+                    period, r.group, "passed" if r.outcome == "passed" else "not_passed")
+            for level in LEVELS:
+                key = tuple(v if d in level else TOTAL for d, v in zip(DIMS, full, strict=True))
+                self.members.setdefault(key, []).append(tuple(getattr(r, d) for d in self.dims))
+
+    def _published(self, protected) -> list[tuple[tuple, int]]:
+        cells = protected.cells
+        return [(tuple(k), int(v)) for k, v in zip(
+            cells[list(DIMS)].itertuples(index=False, name=None), cells["published_value"],
+            strict=True) if not is_suppressed(v) and tuple(k) in self.members]
+
+    def audit(self, protected, pol) -> AuditReport:
+        relations = [Relation(tuple((t, 1.0) for t in self.members[key]), float(value))
+                     for key, value in self._published(protected)]
+        if self.inner is None:  # no funnel release: nothing to combine with
+            return protected.audit
+        return audit(self.inner, self.dims, self.levels, self.hidden, pol,
+                     extra_equalities=[*self.relations, *relations])
+
+    def touching(self, failures, protected) -> set[tuple]:
+        """Published pilot cells holding a failing funnel cell's rows; when there are none (the
+        failing cell is at another stage or outcome), those holding a row of its year, zone,
+        campaign and group (the funnel identities and totals link them)."""
+        for dims in (self.dims, ("year", "zone", "campaign", "group")):
+            where = [self.dims.index(d) for d in dims]
+            failing = [tuple(f.key[i] for i in where) for f in failures]
+            out = set()
+            for key, _value in self._published(protected):
+                for t in self.members[key]:
+                    row = tuple(t[i] for i in where)
+                    if any(all(a in (TOTAL, b) for a, b in zip(fk, row, strict=True))
+                           for fk in failing):
+                        out.add(key)
+                        break
+            if out:
+                return out
+        return set()
+
+
+def joint_funnel_audit(rows: pd.DataFrame, knowledge: _FunnelKnowledge,
+                       definition: P.PilotDefinition, stage: str, protected,
+                       pol) -> AuditReport:
+    """The joint audit of the zone funnel releases and a pilot table (``_JointFunnelModel``)."""
+    return _JointFunnelModel(rows, knowledge, definition, stage).audit(protected, pol)
+
+
+def _conservative(rows: pd.DataFrame, knowledge, pol):
+    """Derivable cells are published (``protect`` still applies the primary rule), hidden cells
+    are force-hidden, private cells are decided by ``protect`` on the private part alone (rows
+    published elsewhere are constants the attacker knows, so they may not serve as secondary
+    suppressions), and hidden margins that are sums of published cells are published.
+    """
     plan = _plan(rows, knowledge)
     hide = {key for key, status in plan.items() if status == _HIDDEN}
     private = {key for key, status in plan.items() if status == _PRIVATE}
