@@ -45,8 +45,9 @@ force-hidden and ``protect`` chooses the secondary suppressions. Such a candidat
 the demo data its margins, with the funnel's totals and identities around a hidden cell, pin
 that cell), so it is checked by the joint audit (``_JointFunnelModel``: the zones' cached funnel
 releases as published, with the funnel identities, and every published pilot cell as an
-equation ``Σ zone cells == value``); while that fails, the published pilot cells holding a
-failing cell's rows are force-hidden too and ``protect`` runs again (``MAX_REPAIRS`` rounds).
+equation ``Σ zone cells == value``); while that fails, for each failing cell one published
+pilot cell holding its rows (the most aggregated) is force-hidden too and ``protect`` runs
+again (at most ``MAX_REPAIRS`` rounds).
 The candidate is published only when the joint audit passes and it shows more cells than the
 conservative table; otherwise the conservative table. The result is cached with the pilot
 cache (per data version and policy). Retention pilots keep the conservative rule.
@@ -734,8 +735,8 @@ def _n_published(protected) -> int:
     return sum(not is_suppressed(v) for v in protected.cells["published_value"])
 
 
-#: Rounds of "hide the published pilot cells touching a cell the joint audit reopens".
-MAX_REPAIRS = 4
+#: Rounds of "hide a published pilot cell touching each cell the joint audit reopens".
+MAX_REPAIRS = 12
 
 
 def _looser(rows: pd.DataFrame, knowledge: _FunnelKnowledge, definition: P.PilotDefinition,
@@ -744,9 +745,9 @@ def _looser(rows: pd.DataFrame, knowledge: _FunnelKnowledge, definition: P.Pilot
 
     Start by force-hiding only the inner cells holding a zone row the funnel does not publish
     (with the same value) and let ``protect`` choose the secondary suppressions. While the joint
-    audit of the funnel releases and the candidate fails, force-hide as well every published
-    pilot cell holding a funnel row of a failing cell's zone, campaign and group, and protect
-    again (at most ``MAX_REPAIRS`` rounds).
+    audit of the funnel releases and the candidate fails, force-hide as well, for each failing funnel cell, one published pilot cell
+    holding its rows (or else rows of its zone, campaign and group), the most aggregated
+    first, and protect again (at most ``MAX_REPAIRS`` rounds).
     """
     joint = _JointFunnelModel(rows, knowledge, definition, stage)
     force = {tuple(getattr(r, d) for d in DIMS) for r in rows.itertuples(index=False)
@@ -756,10 +757,15 @@ def _looser(rows: pd.DataFrame, knowledge: _FunnelKnowledge, definition: P.Pilot
         report = joint.audit(candidate, pol)
         if report.passed:
             return candidate
-        touched = joint.touching(report.failures, candidate) - force
-        if not touched:
+        chosen: set[tuple] = set()
+        for failure in report.failures:
+            touched = joint.touching([failure], candidate) - force
+            if touched and not touched & chosen:
+                # margins first: they are what adds up to a hidden funnel cell
+                chosen.add(max(touched, key=lambda k: (k.count(TOTAL), k)))
+        if not chosen:
             return None
-        force |= touched
+        force |= chosen
     return None
 
 

@@ -589,10 +589,10 @@ def test_demo_pilot_and_funnel_pages_audited_together(zones, staff):
     assert not _funnel_attack(zones, info, _naive(info)).passed
     assert not _funnel_attack(zones, info, _inner_only(info)).passed
     # The looser candidate, repaired until the joint audit passes, publishes more than the
-    # conservative rule (measured: 4 of 60 cells against 3; the inner-only start, 24, leaks).
+    # conservative rule (measured: 8 of 60 cells against 3; the inner-only start, 24, leaks).
     published = len(_published(protected))
     assert len(protected.cells) == 60
-    assert published >= 4
+    assert published >= 8
     assert published > len(_published(_conservative(info)))
 
 
