@@ -9,6 +9,7 @@ the shared handler.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import matplotlib
@@ -95,6 +96,21 @@ def chart(name: str):
 
 
 # --- charts: drawn from the report's published values only -----------------------------------
+
+
+_PART_YEAR = re.compile(r"^(\d{4}) \(to (\d{4}-\d{2}-\d{2})\)$")
+_WINDOW = re.compile(r"^(\d{4}–\d{4}) \(annual average\)$")
+
+
+@bp.app_template_filter("period_label")
+def period_label(value: str) -> str:
+    """The service's period labels (``2026 (to 2026-06-30)``, ``2015–2026 (annual average)``)
+    in the interface language; a plain year stays as it is."""
+    if match := _PART_YEAR.match(value):
+        return _("%(year)s (to %(date)s)", year=match.group(1), date=match.group(2))
+    if match := _WINDOW.match(value):
+        return _("%(years)s (annual average)", years=match.group(1))
+    return value
 
 
 def _label(value: str) -> str:

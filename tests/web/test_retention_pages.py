@@ -77,3 +77,15 @@ def test_unknown_chart_is_404(client, workforce, make_user):
 def test_nav_offers_retention(client, workforce, make_user):
     as_user(client, make_user("diversity_officer", ["ANT"]))
     assert 'href="/retention"' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("lang", "part", "window"), [
+    ("en", "2025 (to 2025-06-30)", "2015–2025 (annual average)"),
+    ("nl", "2025 (tot 2025-06-30)", "2015–2025 (jaarlijks gemiddelde)"),
+    ("fr", "2025 (jusqu’au 2025-06-30)", "2015–2025 (moyenne annuelle)"),
+])
+def test_period_labels_in_the_interface_language(client, workforce, make_user, lang, part,
+                                                 window):
+    as_user(client, make_user("diversity_officer", ["ANT"], language=lang))
+    html = client.get("/retention?zone=ANT").get_data(as_text=True)
+    assert part in html and window in html
