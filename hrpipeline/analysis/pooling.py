@@ -189,7 +189,7 @@ class PooledResult:
     mh_odds_ratio_ci: tuple[float, float] | None
     cmh_statistic: float | None
     cmh_p_value: float | None  # asymptotic, continuity-corrected
-    exact: ExactConditionalTest | None
+    exact: ExactConditionalTest | None  # computed only when used (test_used or no MH estimate)
     mantel_fleiss: float | None
     test_used: str  # "cmh" or "exact_conditional"
     p_value: float | None  # the one used for conclusions
@@ -296,10 +296,13 @@ def pool_strata(
             mh_ci = (float(low), float(high))
         null = st.test_null_odds(correction=True)
         cmh_stat, cmh_p = float(null.statistic), float(null.pvalue)
-        # Degenerate strata add a constant to S (as in R's statistic) and leave p unchanged.
-        exact_res = exact_conditional_test([t for t in tables if t.focal_n and t.ref_n])
         mf = mantel_fleiss(info)
         use_exact = exact if exact is not None else mf < MANTEL_FLEISS_MIN
+        if use_exact or mh_or is None:
+            # Only when it is used (p-value, or the conditional MLE when MH has no estimate):
+            # on large counts it is most of the analysis' time (docs/performance.md).
+            # Degenerate strata add a constant to S (as in R's statistic), p unchanged.
+            exact_res = exact_conditional_test([t for t in tables if t.focal_n and t.ref_n])
         test_used = "exact_conditional" if use_exact else "cmh"
         p_used = exact_res.p_value if use_exact else cmh_p
         if len(info) >= 2:
