@@ -45,9 +45,13 @@ force-hidden and ``protect`` chooses the secondary suppressions. Such a candidat
 the demo data its margins, with the funnel's totals and identities around a hidden cell, pin
 that cell), so it is checked by the joint audit (``_JointFunnelModel``: the zones' cached funnel
 releases as published, with the funnel identities, and every published pilot cell as an
-equation ``Σ zone cells == value``); while that fails, for each failing cell one published
-pilot cell holding its rows (the most aggregated) is force-hidden too and ``protect`` runs
-again (at most ``MAX_REPAIRS`` rounds).
+equation ``Σ zone cells == value``). Checked there, like in ``audit``: every hidden funnel cell
+and every hidden pilot cell (its sum of zone cells: with several zones in an arm the sum can be
+pinned while each zone cell is not) keeps a feasible interval at least k wide; pilot cells the
+funnel page alone pins as narrowly (sums of numbers it publishes) are not the pilot's to
+protect. While that fails, for each failing cell one published pilot cell holding its rows (the
+most aggregated) is force-hidden too and ``protect`` runs again (at most ``MAX_REPAIRS``
+rounds).
 The candidate is published only when the joint audit passes and it shows more cells than the
 conservative table; otherwise the conservative table. The result is cached with the pilot
 cache (per data version and policy). Retention pilots keep the conservative rule.
@@ -64,12 +68,14 @@ on the extract's reference date are left out).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import case, func, select
 
@@ -78,8 +84,13 @@ from hrpipeline.analysis.suppression import (
     SUPPRESSED,
     TOTAL,
     AuditReport,
+    CellBound,
+    Failure,
     Relation,
-    audit,
+    _Auditor,
+    _base_points,
+    _build,
+    _run_audit,
     funnel_relations,
     gate_p,
     gate_rate,
@@ -745,9 +756,10 @@ def _looser(rows: pd.DataFrame, knowledge: _FunnelKnowledge, definition: P.Pilot
 
     Start by force-hiding only the inner cells holding a zone row the funnel does not publish
     (with the same value) and let ``protect`` choose the secondary suppressions. While the joint
-    audit of the funnel releases and the candidate fails, force-hide as well, for each failing funnel cell, one published pilot cell
-    holding its rows (or else rows of its zone, campaign and group), the most aggregated
-    first, and protect again (at most ``MAX_REPAIRS`` rounds).
+    audit of the funnel releases and the candidate fails, force-hide as well, for each failing
+    funnel or pilot cell, one published pilot cell holding its rows (or else rows of its zone,
+    campaign and group), the most aggregated first, and protect again (at most
+    ``MAX_REPAIRS`` rounds).
     """
     joint = _JointFunnelModel(rows, knowledge, definition, stage)
     force = {tuple(getattr(r, d) for d in DIMS) for r in rows.itertuples(index=False)
@@ -761,7 +773,7 @@ def _looser(rows: pd.DataFrame, knowledge: _FunnelKnowledge, definition: P.Pilot
         for failure in report.failures:
             touched = joint.touching([failure], candidate) - force
             if touched and not touched & chosen:
-                # margins first: they are what adds up to a hidden funnel cell
+                # margins first: they are what adds up to a hidden funnel or pilot cell
                 chosen.add(max(touched, key=lambda k: (k.count(TOTAL), k)))
         if not chosen:
             return None
@@ -773,7 +785,8 @@ class _JointFunnelModel:
     """What an attacker reading both pages knows: the pilot's zone funnel releases as published
     (their hidden cells, the funnel identities) and every published pilot cell as a known
     equation ``Σ zone funnel cells == value``. Only the years the pilot covers are involved (the
-    other years share no cell with the pilot table)."""
+    other years share no cell with the pilot table). The audit checks the hidden funnel cells
+    and the hidden pilot cells (``_pilot_bounds``)."""
 
     def __init__(self, rows: pd.DataFrame, knowledge: _FunnelKnowledge,
                  definition: P.PilotDefinition, stage: str):
@@ -786,6 +799,8 @@ class _JointFunnelModel:
         frames: list[pd.DataFrame] = []
         self.hidden: list[tuple] = []
         self.relations: list[Relation] = []
+        self.plan = _plan(rows, knowledge)
+        self.pilot_failures: set[tuple] = set()  # pilot keys an audit found pinned
         for year, release in knowledge.releases:
             y = str(year)
             frames.append(release.inner.assign(year=y)[[*self.dims, "n", "source_suppressed"]])
@@ -817,20 +832,98 @@ class _JointFunnelModel:
             strict=True) if not is_suppressed(v) and tuple(k) in self.members]
 
     def audit(self, protected, pol) -> AuditReport:
-        relations = [Relation(tuple((t, 1.0) for t in self.members[key]), float(value))
-                     for key, value in self._published(protected)]
+        """The suppression audit of the funnel releases with the published pilot cells as extra
+        equalities, extended to the hidden pilot cells (``_pilot_bounds``)."""
         if self.inner is None:  # no funnel release: nothing to combine with
             return protected.audit
-        return audit(self.inner, self.dims, self.levels, self.hidden, pol,
-                     extra_equalities=[*self.relations, *relations])
+        relations = [Relation(tuple((t, 1.0) for t in self.members[key]), float(value))
+                     for key, value in self._published(protected)]
+        model = _build(self.inner, self.dims, self.levels, "n", [*self.relations, *relations])
+        points = _base_points(model)
+        mask = self._mask(model)
+        report = _run_audit(model, mask, pol, points)
+        bounds, failures = self._pilot_bounds(model, mask, pol, points, protected)
+        if not bounds:
+            return report
+        return replace(report, passed=report.passed and not failures,
+                       bounds=[*report.bounds, *bounds], failures=[*report.failures, *failures])
+
+    def _mask(self, model) -> np.ndarray:
+        mask = np.zeros(len(model.row_keys), bool)
+        mask[[model.key_to_row[tuple(h)] for h in self.hidden]] = True
+        return mask
+
+    @staticmethod
+    def _sum_bounds(aud, model, members) -> tuple[float, float]:
+        """Exact min and max of a sum of funnel inner cells for the attacker of ``aud`` (the
+        audit's LPs, per connected component; a free part has no upper bound)."""
+        index = {t: j for j, t in enumerate(model.inner_keys)}
+        js = np.asarray(sorted({index[t] for t in members}), dtype=np.int64)
+        lo = hi = float(model.v[js][aud.known[js]].sum())
+        parts: dict[int, list[int]] = {}
+        for j in js[~aud.known[js]]:
+            v = int(aud.var_of[j])
+            parts.setdefault(int(aud.comp[v]), []).append(v)
+        for c, vs in parts.items():
+            if not aud.comp_has_rows[c]:
+                lo += float(aud.lb[vs].sum())
+                hi = math.inf
+                continue
+            a, b, _rows, _extra = aud._solve(c, tuple(sorted(vs)))
+            lo += a
+            hi += b
+        return lo, hi
+
+    def _pilot_bounds(self, model, mask, pol, points, protected) -> tuple[list, list]:
+        """Every hidden pilot cell is a checked quantity, like a hidden funnel cell: its sum of
+        zone cells must keep a feasible interval at least k wide given everything both pages
+        publish (witnesses first, then exact LPs). Not checked: cells that are sums of numbers
+        the funnel page publishes (``_plan``: derivable), and cells the funnel releases alone
+        pin at least as narrowly - hiding them protects nothing, and what the attacker learns
+        there is the funnel page's (its own hidden cells are checked by the audit above)."""
+        cells = protected.cells
+        hidden = [tuple(k) for k, v in zip(cells[list(DIMS)].itertuples(index=False, name=None),
+                                           cells["published_value"], strict=True)
+                  if is_suppressed(v) and tuple(k) in self.members
+                  and self.plan.get(tuple(k)) != _DERIVABLE]
+        if not hidden:
+            return [], []
+        aud = _Auditor(model, mask, pol, points)
+        index = {t: j for j, t in enumerate(model.inner_keys)}
+        k = pol.k
+        alone = None
+        bounds, failures = [], []
+        for key in hidden:
+            js = sorted({index[t] for t in self.members[key]})
+            seen = [float(p[js].sum()) for p in aud.points]
+            if max(seen) - min(seen) >= k - 1e-7:
+                continue  # two feasible tables already set it k apart
+            lo, hi = self._sum_bounds(aud, model, self.members[key])
+            ok = hi - lo >= k - 1e-7
+            if not ok:
+                if alone is None:  # the funnel releases without the pilot page
+                    bare = _build(self.inner, self.dims, self.levels, "n", self.relations)
+                    alone = (bare, _Auditor(bare, self._mask(bare), pol, _base_points(bare)))
+                a, b = self._sum_bounds(alone[1], alone[0], self.members[key])
+                ok = b - a <= hi - lo + 1e-7
+            bounds.append(CellBound(key, lo, hi, True, ok))
+            if not ok:
+                failures.append(Failure("narrow_interval", key,
+                                        f"pilot cell: feasible interval [{lo:g}, {hi:g}] "
+                                        f"narrower than {k}"))
+                self.pilot_failures.add(key)
+        return bounds, failures
 
     def touching(self, failures, protected) -> set[tuple]:
-        """Published pilot cells holding a failing funnel cell's rows; when there are none (the
-        failing cell is at another stage or outcome), those holding a row of its year, zone,
-        campaign and group (the funnel identities and totals link them)."""
+        """Published pilot cells holding a failing cell's rows (a failing pilot cell's: its zone
+        cells); when there are none (the failing cell is at another stage or outcome), those
+        holding a row of its year, zone, campaign and group (the funnel identities and totals
+        link them)."""
         for dims in (self.dims, ("year", "zone", "campaign", "group")):
             where = [self.dims.index(d) for d in dims]
-            failing = [tuple(f.key[i] for i in where) for f in failures]
+            failing = [tuple(t[i] for i in where) for f in failures
+                       for t in (self.members[f.key] if f.key in self.pilot_failures
+                                 else [f.key])]
             out = set()
             for key, _value in self._published(protected):
                 for t in self.members[key]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import insert, select
@@ -259,9 +260,74 @@ def _matching(key: tuple, cells: dict[tuple, tuple]) -> list[tuple]:
                                                                                 strict=True))]
 
 
+class _Attack:
+    """The joint attack's outcome: the audit of the funnel cells and the hidden pilot cells the
+    attacker pins (``pinned``: {pilot key: (min, max)})."""
+
+    def __init__(self, report, pinned: dict[tuple, tuple[float, float]]):
+        self.report, self.pinned = report, pinned
+        self.passed = report.passed and not pinned
+
+
+def _sum_range(inner, dims, levels, hidden, relations, terms) -> tuple[float, float]:
+    """min / max of Σ terms (zone cells) for an attacker knowing every published funnel cell,
+    the relations, that counts are >= 0 and that hidden non-zero cells hold >= 1 (zeros are
+    published). Plain LPs on the whole system, independent of the service's auditor."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    frame = inner.reset_index(drop=True)
+    n = len(frame)
+    src = frame["source_suppressed"].fillna(False).astype(bool).to_numpy()
+    vals = pd.to_numeric(frame["n"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    hidden = set(hidden)
+    keys = [tuple(r) for r in frame[list(dims)].itertuples(index=False, name=None)]
+    index = {key: j for j, key in enumerate(keys)}
+    eq: list[tuple[int, int, float]] = []
+    eq_b: list[float] = []
+    ge: list[tuple[int, int, float]] = []
+    n_ge = 0
+    lower = np.zeros(n)
+    for level in levels:
+        cells: dict[tuple, list[int]] = {}
+        for j, key in enumerate(keys):
+            cell = tuple(v if d in level else TOTAL for d, v in zip(dims, key, strict=True))
+            cells.setdefault(cell, []).append(j)
+        for key, js in cells.items():
+            if src[js].any():
+                continue
+            value = float(vals[js].sum())
+            if key not in hidden:
+                eq += [(len(eq_b), j, 1.0) for j in js]
+                eq_b.append(value)
+            elif value >= 1 and len(js) == 1:
+                lower[js[0]] = 1.0
+            elif value >= 1:
+                ge += [(n_ge, j, -1.0) for j in js]
+                n_ge += 1
+    for rel in relations:
+        eq += [(len(eq_b), index[t], float(c)) for t, c in rel.terms if t in index]
+        eq_b.append(float(rel.rhs))
+    rows, cols, coef = zip(*eq, strict=True) if eq else ((), (), ())
+    A_eq = sparse.csr_matrix((coef, (rows, cols)), shape=(len(eq_b), n))
+    rows, cols, coef = zip(*ge, strict=True) if ge else ((), (), ())
+    A_ub = sparse.csr_matrix((coef, (rows, cols)), shape=(n_ge, n))
+    c = np.zeros(n)
+    c[[index[t] for t in terms]] = 1.0
+    out = []
+    for sign in (1.0, -1.0):
+        res = linprog(sign * c, A_eq=A_eq, b_eq=eq_b, A_ub=A_ub if n_ge else None,
+                      b_ub=-np.ones(n_ge) if n_ge else None,
+                      bounds=[(lo, None) for lo in lower], method="highs")
+        out.append(sign * res.fun if res.status == 0 else -sign * math.inf)  # unbounded
+    return out[0], out[1]
+
+
 def _funnel_attack(zones, info, protected):
     """Audit all funnel releases of the pilot's zones jointly, with the funnel identities and
-    every published pilot cell as a known equation (``Σ zone cells == value``)."""
+    every published pilot cell as a known equation (``Σ zone cells == value``); every hidden
+    pilot cell must keep a feasible interval at least k wide too, unless the funnel releases
+    alone pin it at least as narrowly (then hiding it protects nothing)."""
     definition = service._analyse(info)[0]
     dims = ("year", *funnel_service.DIMS)
     frames, hidden, relations = [], [], []
@@ -290,12 +356,26 @@ def _funnel_attack(zones, info, protected):
             in_pilot[(r.year, r.zone, r.campaign, r.stage, r.group, r.outcome)] = (
                 arm[r.zone], phase, period, r.group,
                 "passed" if r.outcome == "passed" else "not_passed")
-    for key, value in _published(protected).items():
+    pilot = []
+    published = _published(protected)
+    for key, value in published.items():
         terms = _matching(key, in_pilot)
         if terms:
-            relations.append(Relation(tuple((t, 1.0) for t in terms), float(value)))
+            pilot.append(Relation(tuple((t, 1.0) for t in terms), float(value)))
     levels = [("year", *level) for level in funnel_service.ZONE_LEVELS]
-    return audit(inner, dims, levels, hidden, policy(), extra_equalities=relations)
+    report = audit(inner, dims, levels, hidden, policy(), extra_equalities=[*relations, *pilot])
+    k, pinned = policy().k, {}
+    keys = protected.cells[list(service.DIMS)].itertuples(index=False, name=None)
+    for key in (tuple(key) for key in keys if tuple(key) not in published):
+        terms = _matching(key, in_pilot)
+        if not terms:
+            continue
+        lo, hi = _sum_range(inner, dims, levels, hidden, [*relations, *pilot], terms)
+        if hi - lo < k - 1e-6:
+            a, b = _sum_range(inner, dims, levels, hidden, relations, terms)
+            if b - a > hi - lo + 1e-6:
+                pinned[key] = (lo, hi)
+    return _Attack(report, pinned)
 
 
 def _funnel_cell(zones, code: str, campaign: str, outcome: str, group: str = FOCAL,
@@ -397,6 +477,55 @@ def test_arm_sum_minus_published_zones_does_not_give_a_hidden_zone_cell(zones, s
     ref = next(c for c in ev.cells if (c["arm"], c["phase"], c["group"]) ==
                ("pilot", "before", REF))
     assert (ref["successes"], ref["failures"]) == (240, 160)
+
+
+def test_a_hidden_pilot_sum_pinned_by_the_funnel_page_is_checked(zones, staff):
+    """Two zones per arm, four withdrawals in each pilot zone before: each funnel release hides
+    the withdrawals and the same decision cell (the two zones are alike). A pilot table hiding only
+    the arm's sum of those two cells and publishing the rest pins that sum (arm decisions minus
+    the other outcome, both sums of what the funnel publishes or implies) while each zone cell
+    keeps a wide interval: the joint audit finds the pilot cell, not a funnel cell. The table
+    the service publishes passes."""
+    cells = {(z, p, g): (120, 80) if g == REF else (80, 120)
+             for z in ("ANT", "BXI", "GNT", "CRL") for p in ("before", "after") for g in (FOCAL,
+                                                                                       REF)}
+    _design(zones, cells, withdrew={("ANT", "before"): 4, ("BXI", "before"): 4})
+    info = _pilot(staff, zones=["ANT", "BXI"], comparison_zones=["GNT", "CRL"])
+    hidden = {z: [o for o in ("passed", "failed")
+                  if is_suppressed(_funnel_cell(zones, z, "2023-1", o))] for z in ("ANT", "BXI")}
+    assert hidden["ANT"] == hidden["BXI"] and len(hidden["ANT"]) == 1
+    outcome = "passed" if hidden["ANT"][0] == "passed" else "not_passed"
+    # By hand: everything published but the arm's cell (and its phase cell, the same number).
+    definition, _result, counts, _protected = service._analyse(info)
+    rows = service._zone_rows(counts, definition, info.outcome)
+    table = _naive(info)
+    cells_ = table.cells.copy()
+    cells_["published_value"] = cells_["value"].astype(object)
+    pinned = [("pilot", "before", period, FOCAL, outcome) for period in ("2023-1", TOTAL)]
+    for key in pinned:
+        at = (cells_[list(service.DIMS)].apply(tuple, axis=1) == key).to_numpy()
+        assert at.sum() == 1
+        cells_.loc[at, "published_value"] = SUPPRESSED
+
+    class HandMade:
+        cells = cells_
+
+    knowledge = service._FunnelKnowledge(rows, info.target)
+    report = service.joint_funnel_audit(rows, knowledge, definition, info.target, HandMade(),
+                                        policy())
+    assert not report.passed
+    assert {f.key for f in report.failures} == set(pinned)  # no funnel cell fails
+    assert all(f.kind == "narrow_interval" for f in report.failures)
+    bounds = {b.key: b for b in report.bounds}
+    total = cells[("ANT", "before", FOCAL)][0 if outcome == "passed" else 1] * 2
+    assert bounds[pinned[0]].lower == bounds[pinned[0]].upper == total
+    attack = _funnel_attack(zones, info, HandMade())
+    assert attack.report.passed and set(attack.pinned) == set(pinned)
+    # What the service publishes passes both attacks.
+    protected = service._analyse(info)[3]
+    assert service.joint_funnel_audit(rows, knowledge, definition, info.target, protected,
+                                      policy()).passed
+    assert _funnel_attack(zones, info, protected).passed
 
 
 def _inner_only(info):
