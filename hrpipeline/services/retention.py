@@ -626,16 +626,8 @@ def _turnover(release: RetentionRelease, zone: str | None, groups: list[str], po
     periods of average headcount x months / 12 (hidden when any headcount behind it is).
     """
     flows = _reader(release.tables["flows"], zone)
-    stocks = _reader(release.tables["stocks"], zone)
-    ranks = _reader(release.tables["ranks"], zone)
+    stock = _stock_reader(release, zone)
     pers = periods(release.data.release_date)
-
-    def stock(day: pd.Timestamp, group: str | None):
-        if day == pd.Timestamp(release.data.release_date):
-            return ranks(("group",), group=group) if group else ranks(())
-        year = str(day.year)
-        return stocks(("year", "group"), year=year, group=group) if group else stocks(
-            ("year",), year=year)
 
     def leavers(period: str | None, group: str | None, exit_type: str | None = None):
         key = {"period": period, "group": group, "exit_type": exit_type}
