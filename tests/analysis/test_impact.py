@@ -240,3 +240,58 @@ def test_holm_agrees_with_statsmodels_multipletests():
     for m in (1, 2, 5, 12):
         p = list(rng.uniform(0, 0.3, m)) + [0.01, 0.01, 0.9]
         assert holm_adjust(p) == pytest.approx(list(multipletests(p, method="holm")[1]))
+
+
+def _random_tables(seed: int, per_scale: int = 300):
+    """Random 2x2 tables from tiny to large, with zero cells and equal rows (ties)."""
+    rng = np.random.default_rng(seed)
+    for scale in (4, 30, 300, 3000, 30000):
+        for _ in range(per_scale):
+            t = [int(x) for x in rng.integers(0, scale, 4)]
+            if rng.random() < 0.25:  # equal row sums: a symmetric null distribution, exact ties
+                t[2], t[3] = t[1], t[0]
+            if rng.random() < 0.15:
+                t[int(rng.integers(4))] = 0
+            yield Table2x2(*t)
+
+
+def test_fisher_matches_scipy_on_random_tables():
+    """Reference: ``scipy.stats.fisher_exact`` (two-sided; the R ``fisher.test`` p-value) on
+    1,500 random tables up to n = 120,000, including tied (symmetric) null distributions and
+    zero cells. Ours sums the hypergeometric terms on the log scale over the Hoeffding window."""
+    worst = 0.0
+    for table in _random_tables(20261124):
+        ref = float(stats.fisher_exact(table.as_array()).pvalue)
+        ours = significance_2x2.__wrapped__(table, "fisher").p_value
+        if ref < 1e-250:  # both underflow towards 0: compare on the absolute scale
+            assert ours < 1e-240
+            continue
+        worst = max(worst, abs(ours - ref) / ref)
+    assert worst < 1e-8
+
+
+def test_fisher_extreme_and_degenerate_tables():
+    """Highly significant tables (p far below 1e-300) give 0 or a tiny p, never NaN; tables with
+    an empty row or column give 1 (scipy and R do the same)."""
+    p = significance_2x2(Table2x2(0, 5000, 5000, 0)).p_value
+    assert p == 0.0 or p < 1e-300
+    assert significance_2x2(Table2x2(0, 7, 0, 3)).p_value == 1.0
+    assert significance_2x2(Table2x2(7, 0, 3, 0)).p_value == 1.0
+    # the mode itself: p = 1 (scipy's early return for the most likely table)
+    assert significance_2x2(Table2x2(50, 50, 50, 50)).p_value == pytest.approx(1.0)
+
+
+def test_wilson_matches_statsmodels_on_random_counts():
+    """Reference: ``statsmodels.stats.proportion.proportion_confint(method="wilson")``."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(7)
+    for n in [1, 2, 3, 5, 19, 20, 100, 1234, 98765, *rng.integers(1, 50000, 200).tolist()]:
+        for x in {0, 1, n // 3, n - 1, n, int(rng.integers(0, n + 1))}:
+            if not 0 <= x <= n:
+                continue
+            for alpha in (0.05, 0.01, 0.1):
+                low, high = proportion_confint(x, n, alpha=alpha, method="wilson")
+                ci = wilson_interval.__wrapped__(x, n, alpha)
+                assert ci.low == pytest.approx(low, rel=1e-12, abs=1e-15), (x, n, alpha)
+                assert ci.high == pytest.approx(high, rel=1e-12, abs=1e-15), (x, n, alpha)
