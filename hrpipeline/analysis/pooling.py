@@ -11,8 +11,10 @@ Each stratum is a :class:`~hrpipeline.analysis.impact.Table2x2`
   reference rate), as for the standardized mortality ratio (Breslow & Day 1987, *Statistical
   Methods in Cancer Research* II, ch. 2).
 * Mantel-Haenszel common odds ratio (Mantel & Haenszel 1959, JNCI 22:719) with the
-  Robins-Breslow-Greenland (1986) interval; CMH test with continuity correction: statsmodels
-  ``StratifiedTable`` (same figures as R ``mantelhaen.test``).
+  Robins-Breslow-Greenland (1986) interval; CMH test with continuity correction
+  (R ``mantelhaen.test``): the formulas of statsmodels ``StratifiedTable``, evaluated once on
+  arrays (:func:`mantel_haenszel`; the tests check them against statsmodels and R). Building a
+  ``StratifiedTable`` per comparison cost more than the rest of a report's statistics.
 * Exact conditional test (Mehta, Patel & Gray 1985; R ``mantelhaen.test(exact=TRUE)``): the sum of
   the focal passers over strata is, under H0 and given all margins, the convolution of the
   strata's hypergeometric distributions. Two-sided p = total probability of sums no more likely
@@ -21,7 +23,8 @@ Each stratum is a :class:`~hrpipeline.analysis.impact.Table2x2`
 * Exact test chosen automatically when the Mantel-Fleiss (1980, Am J Epidemiol 112:129)
   criterion fails: min(sum E - sum lower bounds, sum upper bounds - sum E) < 5.
 * Breslow-Day homogeneity test with Tarone's (1985) correction: statsmodels
-  ``StratifiedTable.test_equal_odds(adjust=True)``.
+  ``StratifiedTable.test_equal_odds(adjust=True)``'s formula with a numerically stable root
+  (:func:`breslow_day_tarone`).
 """
 
 from __future__ import annotations
@@ -34,11 +37,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
-from statsmodels.stats.contingency_tables import StratifiedTable
+from scipy import optimize, special
 
 from hrpipeline.analysis.impact import (
     Table2x2,
+    _z,
     below_four_fifths,
     exact_ratio,
     odds_ratio,
@@ -121,31 +124,81 @@ def exact_conditional_test(tables: Sequence[Table2x2]) -> ExactConditionalTest:
     return ExactConditionalTest(s, p, mle)
 
 
+@dataclass(frozen=True)
+class MantelHaenszel:
+    odds_ratio: float | None  # None when sum(b c / n) = 0 (infinite); may be 0
+    # (and then ``ci`` is None)
+    ci: tuple[float, float] | None
+    statistic: float  # CMH chi-square, 1 df, continuity-corrected
+    p_value: float
+
+
+def _cells(tables: Sequence[Table2x2]) -> tuple[np.ndarray, ...]:
+    arr = np.array([(t.focal_pass, t.focal_fail, t.ref_pass, t.ref_fail) for t in tables],
+                   dtype=np.float64)
+    return arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+
+
+def mantel_haenszel(tables: Sequence[Table2x2], alpha: float = 0.05) -> MantelHaenszel:
+    """MH common odds ratio, its Robins-Breslow-Greenland interval and the CMH test.
+
+    With strata k = [[a, b], [c, d]], n = a + b + c + d::
+
+        OR_MH = sum(a d / n) / sum(b c / n)
+        var(ln OR_MH) = RBG (1986), as statsmodels ``logodds_pooled_se``
+        X^2 = (|sum a - sum E a| - min(0.5, |sum a - sum E a|))^2 / sum V a,
+        E a = (a + b)(a + c) / n,  V a = (a + b)(c + d)(a + c)(b + d) / (n^2 (n - 1))
+
+    The continuity correction is R's (never more than the difference itself); statsmodels
+    subtracts 0.5 unconditionally, which the tests show is the only place they differ.
+    Informative strata only (both rows and both columns non-empty). Example (R
+    ``mantelhaen.test`` help, Rabbits): X^2 = 3.9286, p = 0.04747.
+    """
+    a, b, c, d = _cells(tables)
+    n = a + b + c + d
+    r, s_ = (a * d / n).sum(), (b * c / n).sum()
+    odds = float(r / s_) if s_ > 0 else None
+    ci = None
+    if r > 0 and s_ > 0:  # the log interval needs 0 < OR_MH < infinity
+        apd = (a + d) / n
+        var = ((apd * a * d / n).sum() / r**2
+               + (apd * b * c / n + (1 - apd) * a * d / n).sum() / (r * s_)
+               + ((1 - apd) * b * c / n).sum() / s_**2) / 2
+        half = _z(alpha) * math.sqrt(var)
+        ci = (math.exp(math.log(odds) - half), math.exp(math.log(odds) + half))
+    row1, row2, col1, col2 = a + b, c + d, a + c, b + d
+    delta = abs(float((a - row1 * col1 / n).sum()))
+    variance = float((row1 * row2 * col1 * col2 / (n * n * (n - 1))).sum())
+    stat = (delta - min(0.5, delta)) ** 2 / variance
+    # chi-square survival on 1 df: P(X^2 > x) = erfc(sqrt(x / 2)) exactly.
+    return MantelHaenszel(odds, ci, stat, math.erfc(math.sqrt(stat / 2)))
+
+
 def breslow_day_tarone(tables: Sequence[Table2x2], common_or: float) -> tuple[float, float]:
     """Breslow-Day statistic with Tarone's correction, as statsmodels computes it.
 
-    Only a fallback: statsmodels solves the quadratic for the expected focal passers
-    E_k (given the margins and the common odds ratio psi) as (-b + sqrt(b^2 - 4ac)) / 2a with
-    a = 1 - psi, which divides by zero when psi is exactly 1. The algebraically equal root
+    The expected focal passers E_k (given the margins and the common odds ratio psi) solve
+    a quadratic; statsmodels takes the root (-b + sqrt(b^2 - 4ac)) / 2a with a = 1 - psi,
+    which divides by zero when psi is exactly 1. The algebraically equal root
     2c / (-b - sqrt(b^2 - 4ac)) has no such problem. Then
     X^2 = sum (a_k - E_k)^2 / V_k - (sum a_k - sum E_k)^2 / sum V_k, on K - 1 df.
+    Example (SAS PROC FREQ migraine data): X^2 = 1.4929, p = 0.2218.
     """
     if not 0 < common_or < math.inf:
         # A common odds ratio of 0 or infinity (no focal or no reference passer in any stratum):
         # every expected count sits on a bound, the variances are 0 and the test is undefined.
         return math.nan, math.nan
-    stat = adj_num = v_sum = 0.0
-    for t in tables:
-        n1, m1 = t.focal_n, t.focal_pass + t.ref_pass
-        dma = t.focal_n + t.ref_n - n1 - m1
-        qa, qb, qc = 1 - common_or, common_or * (n1 + m1) + dma, -common_or * n1 * m1
-        e = 2 * qc / (-qb - math.sqrt(qb * qb - 4 * qa * qc))
+    a, b, c, d = _cells(tables)
+    n1, m1 = a + b, a + c
+    dma = d - a
+    qa, qb, qc = 1 - common_or, common_or * (n1 + m1) + dma, -common_or * n1 * m1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = 2 * qc / (-qb - np.sqrt(qb * qb - 4 * qa * qc))
         v = 1 / (1 / e + 1 / (m1 - e) + 1 / (n1 - e) + 1 / (dma + e))
-        stat += (t.focal_pass - e) ** 2 / v
-        adj_num += t.focal_pass - e
-        v_sum += v
-    stat -= adj_num**2 / v_sum
-    return stat, float(stats.chi2.sf(stat, len(tables) - 1))
+        stat = float(((a - e) ** 2 / v).sum() - (a - e).sum() ** 2 / v.sum())
+    if not math.isfinite(stat):
+        return math.nan, math.nan
+    return stat, float(special.chdtrc(len(tables) - 1, stat))
 
 
 def mantel_fleiss(tables: Sequence[Table2x2]) -> float:
@@ -289,13 +342,9 @@ def pool_strata(
     test_used = "cmh"
     p_used: float | None = None
     if info:
-        st = StratifiedTable([t.as_array() for t in info])
-        if sum(t.ref_pass * t.focal_fail / (t.focal_n + t.ref_n) for t in info) > 0:
-            mh_or = float(st.oddsratio_pooled)
-            low, high = st.oddsratio_pooled_confint(alpha=alpha)
-            mh_ci = (float(low), float(high))
-        null = st.test_null_odds(correction=True)
-        cmh_stat, cmh_p = float(null.statistic), float(null.pvalue)
+        mh = mantel_haenszel(info, alpha)
+        mh_or, mh_ci = mh.odds_ratio, mh.ci
+        cmh_stat, cmh_p = mh.statistic, mh.p_value
         mf = mantel_fleiss(info)
         use_exact = exact if exact is not None else mf < MANTEL_FLEISS_MIN
         if use_exact or mh_or is None:
@@ -305,12 +354,8 @@ def pool_strata(
             exact_res = exact_conditional_test([t for t in tables if t.focal_n and t.ref_n])
         test_used = "exact_conditional" if use_exact else "cmh"
         p_used = exact_res.p_value if use_exact else cmh_p
-        if len(info) >= 2:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                bd = st.test_equal_odds(adjust=True)
-            bd_stat, bd_p = float(bd.statistic), float(bd.pvalue)
-            if not math.isfinite(bd_stat) and mh_or is not None:
-                bd_stat, bd_p = breslow_day_tarone(info, mh_or)
+        if len(info) >= 2 and mh_or is not None:
+            bd_stat, bd_p = breslow_day_tarone(info, mh_or)
             if math.isfinite(bd_p):
                 homogeneous = not bd_p < alpha
             else:  # untestable (see breslow_day_tarone): say nothing rather than guess

@@ -166,3 +166,59 @@ def test_zero_common_odds_ratio_is_untestable_not_a_crash():
     result = pool_strata([Table2x2(0, 1, 1, 6), Table2x2(0, 1, 1, 1)])
     assert result.breslow_day_p_value is None and result.homogeneous is None
     assert result.p_value is not None
+
+
+def _random_strata(rng, k: int, scale: int) -> list[Table2x2]:
+    tables = []
+    while len(tables) < k:
+        t = Table2x2(*(int(x) for x in rng.integers(0, scale, 4)))
+        if min(t.focal_n, t.ref_n, t.focal_pass + t.ref_pass, t.focal_fail + t.ref_fail) > 0:
+            tables.append(t)
+    return tables
+
+
+def test_mantel_haenszel_and_breslow_day_match_statsmodels_on_random_strata():
+    """Reference: statsmodels ``StratifiedTable`` (oddsratio_pooled, oddsratio_pooled_confint,
+    test_null_odds(correction=True), test_equal_odds(adjust=True)) on 400 random sets of 2 to
+    40 informative strata with counts up to 5,000, at two confidence levels."""
+    import numpy as np
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    from hrpipeline.analysis.pooling import mantel_haenszel
+
+    rng = np.random.default_rng(11)
+    checked = 0
+    for i in range(400):
+        tables = _random_strata(rng, int(rng.integers(2, 41)), int(rng.choice([8, 60, 5000])))
+        alpha = 0.05 if i % 2 else 0.01
+        st = StratifiedTable([t.as_array() for t in tables])
+        mh = mantel_haenszel(tables, alpha)
+        ref_or = float(st.oddsratio_pooled)
+        if not 0 < ref_or < np.inf:
+            continue
+        checked += 1
+        assert mh.odds_ratio == pytest.approx(ref_or, rel=1e-12)
+        assert mh.ci == pytest.approx(st.oddsratio_pooled_confint(alpha=alpha), rel=1e-10)
+        null = st.test_null_odds(correction=True)
+        delta = abs(sum(t.focal_pass - t.focal_n * (t.focal_pass + t.ref_pass) /
+                        (t.focal_n + t.ref_n) for t in tables))
+        if delta >= 0.5:  # below, statsmodels over-corrects (see the next test)
+            assert mh.statistic == pytest.approx(float(null.statistic), rel=1e-9, abs=1e-12)
+            assert mh.p_value == pytest.approx(float(null.pvalue), rel=1e-9, abs=1e-12)
+        bd = st.test_equal_odds(adjust=True)
+        stat, p = breslow_day_tarone(tables, mh.odds_ratio)
+        assert stat == pytest.approx(float(bd.statistic), rel=1e-7, abs=1e-9)
+        assert p == pytest.approx(float(bd.pvalue), rel=1e-7, abs=1e-9)
+    assert checked > 300
+
+
+def test_cmh_continuity_correction_never_exceeds_the_difference():
+    """R ``mantelhaen.test``: YATES <- min(0.5, abs(DELTA)). With sum(a) equal to its
+    expectation the statistic is 0 and p = 1 (statsmodels would report (0 - 0.5)^2 / V > 0)."""
+    from hrpipeline.analysis.pooling import mantel_haenszel
+
+    tables = [Table2x2(5, 5, 5, 5), Table2x2(10, 10, 20, 20)]
+    mh = mantel_haenszel(tables)
+    assert mh.statistic == 0.0
+    assert mh.p_value == 1.0
+    assert mh.odds_ratio == pytest.approx(1.0)
