@@ -220,6 +220,7 @@ def _baseline(scope: str):
 
 def _analysis(scope: str):
     from hrpipeline.analysis.funnel import analyse_funnel
+    from hrpipeline.analysis.impact import clear_caches
     from hrpipeline.domain import DEFAULT_REFERENCE_GROUP
     from hrpipeline.services import funnel_data
     from hrpipeline.services.funnel import _source_hidden, _stage_order
@@ -232,6 +233,7 @@ def _analysis(scope: str):
     def run():
         # As funnel_report: the release's inner counts and stage order, the entry's rows
         # (hidden-at-source cells left out), analyse_funnel with the entry's strata.
+        clear_caches()  # the memoised tests and intervals: time the computation, not a hit
         t0 = time.perf_counter()
         inner = funnel_data.funnel_counts(YEAR, zone_codes=codes)
         stages = _stage_order(inner)
