@@ -244,7 +244,7 @@ def get_zone_release(zone: Zone, year: int) -> Release:
     url = db.engine.url.render_as_string()
 
     def build() -> Release:
-        inner = funnel_data.funnel_counts(year, zone_codes=[zone.code])
+        inner = funnel_data.funnel_counts(year, zones=[zone])
         if inner.empty:
             raise NotFound(f"No funnel data for {zone.code} in {year}.")
         stages = _stage_order(inner)

@@ -11,10 +11,11 @@ arbitrary unions of zones or overlapping periods.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, bindparam, func, literal, select, union_all
 
 from hrpipeline.domain import DEFAULT_STAGES
 from hrpipeline.extensions import db
@@ -24,47 +25,69 @@ from hrpipeline.services.scope import ALL, may_see_pool, visible_zones
 COLUMNS = ["zone", "campaign", "stage", "group", "outcome", "n", "source_suppressed"]
 
 
-def funnel_counts(year: int, zone_codes: list[str] | None = None) -> pd.DataFrame:
+_KEYS = (
+    FunnelRecord.zone_id,
+    FunnelRecord.campaign,
+    FunnelRecord.stage,
+    FunnelRecord.migration_background,
+    FunnelRecord.outcome,
+)
+_CELLS = (
+    CountRecord.zone_id,
+    CountRecord.campaign,
+    CountRecord.stage,
+    CountRecord.migration_background,
+    CountRecord.outcome,
+    CountRecord.count,
+    CountRecord.source_suppressed,
+)
+
+
+def _records_query(zone_filter: bool):
+    records = (
+        select(*_KEYS, func.count().label("n"), literal(False, Boolean).label("hidden"))
+        .where(FunnelRecord.campaign_year == bindparam("year"))
+        .group_by(*_KEYS)
+    )
+    cells = select(*_CELLS).where(
+        CountRecord.table_kind == "funnel", CountRecord.campaign_year == bindparam("year")
+    )
+    if zone_filter:
+        ids = bindparam("zone_ids", expanding=True)
+        return union_all(records.where(FunnelRecord.zone_id.in_(ids)),
+                         cells.where(CountRecord.zone_id.in_(ids)))
+    both = union_all(records, cells).subquery()
+    return select(Zone.code, *list(both.c)[1:]).join(Zone, Zone.id == both.c.zone_id)
+
+
+# Built once: constructing the statement cost about as much as building the result frame.
+_BY_ZONES = _records_query(zone_filter=True)
+_ALL_ZONES = _records_query(zone_filter=False)
+
+
+def funnel_counts(year: int, zones: Sequence[Zone] | None = None) -> pd.DataFrame:
     """Funnel counts of one campaign year (all zones, or these), from rows and counts.
 
-    The GROUP BY runs on ``funnel_records`` alone, by ``zone_id`` in the column order of the
-    covering index ``ix_funnel_agg``, and zone codes are mapped onto the few result rows
-    afterwards: joining ``zones`` first and grouping by the code made PostgreSQL hash-aggregate
-    every joined row (about 2x slower than the plain GROUP BY; ``bench/funnel.py``).
+    One statement, one round trip: the GROUP BY on ``funnel_records`` alone (by ``zone_id``, in
+    the column order of the covering index ``ix_funnel_agg``) UNION ALL the stored cells of
+    counts extracts. Zone codes come from the ``Zone`` objects the caller already holds; for all
+    zones they are joined on after the aggregation. Joining ``zones`` before grouping made
+    PostgreSQL hash-aggregate every joined row, and filtering by a sub-select on ``zones``
+    (instead of the ids) also lost the index-ordered aggregate; each separate query for zone
+    ids or counts cells cost a round trip (``bench/funnel.py``, docs/performance.md).
     """
-    zones = select(Zone.id, Zone.code)
-    if zone_codes is not None:
-        zones = zones.where(Zone.code.in_(zone_codes))
-    code_of = dict(db.session.execute(zones).all())
-    keys = (
-        FunnelRecord.zone_id,
-        FunnelRecord.campaign,
-        FunnelRecord.stage,
-        FunnelRecord.migration_background,
-        FunnelRecord.outcome,
-    )
-    query = select(*keys, func.count()).where(FunnelRecord.campaign_year == year).group_by(*keys)
-    count_query = select(
-        CountRecord.zone_id,
-        CountRecord.campaign,
-        CountRecord.stage,
-        CountRecord.migration_background,
-        CountRecord.outcome,
-        CountRecord.count,
-        CountRecord.source_suppressed,
-    ).where(CountRecord.table_kind == "funnel", CountRecord.campaign_year == year)
-    if zone_codes is not None:
-        query = query.where(FunnelRecord.zone_id.in_(list(code_of)))
-        count_query = count_query.where(CountRecord.zone_id.in_(list(code_of)))
-    rows = db.session.execute(query).all() if code_of else []
-    frame = pd.DataFrame(rows, columns=COLUMNS[:-1])
-    frame["source_suppressed"] = False
-    counted = db.session.execute(count_query).all() if code_of else []
-    if counted:
-        extra = pd.DataFrame(counted, columns=COLUMNS)
-        frame = pd.concat([frame, extra], ignore_index=True)
-    frame["zone"] = frame["zone"].map(code_of).astype(object)
+    if zones is None:
+        rows = db.session.execute(_ALL_ZONES, {"year": year}).all()
+    else:
+        code_of = {z.id: z.code for z in zones}
+        rows = db.session.execute(
+            _BY_ZONES, {"year": year, "zone_ids": list(code_of)}
+        ).all() if code_of else []
+        rows = [(code_of[r[0]], *r[1:]) for r in rows]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["zone"] = frame["zone"].astype(object)
     frame["n"] = frame["n"].astype("Int64")
+    frame["source_suppressed"] = frame["source_suppressed"].astype(bool)
     return frame
 
 
