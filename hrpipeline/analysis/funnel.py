@@ -285,14 +285,25 @@ def _validate(
     return out
 
 
-def _cube(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[str, int]]:
-    """``{(key values...): {outcome: n}}`` with every outcome present (0 when absent)."""
-    grouped = frame.groupby([*keys, "outcome"], sort=False, observed=True)["n"].sum()
+def _cubes(frame: pd.DataFrame, strata: list[str]) -> tuple[dict, dict]:
+    """``{(stage, group): {outcome: n}}`` and ``{(stage, group, *strata): {outcome: n}}``, every
+    outcome present (0 when absent), in one pass over the (small, aggregated) frame."""
     cube: dict[tuple, dict[str, int]] = {}
-    for idx, n in grouped.items():
-        *key, outcome = idx
-        cube.setdefault(tuple(key), dict.fromkeys(OUTCOMES, 0))[outcome] = int(n)
-    return cube
+    strata_cube: dict[tuple, dict[str, int]] = {}
+    columns = [frame[c].tolist() for c in ("stage", "group", *strata, "outcome", "n")]
+    for stage, group, *rest in zip(*columns, strict=True):
+        *key, outcome, n = rest
+        cell = cube.get((stage, group))
+        if cell is None:
+            cell = cube[(stage, group)] = dict.fromkeys(OUTCOMES, 0)
+        cell[outcome] += n
+        if strata:
+            full = (stage, group, *key)
+            cell = strata_cube.get(full)
+            if cell is None:
+                cell = strata_cube[full] = dict.fromkeys(OUTCOMES, 0)
+            cell[outcome] += n
+    return cube, strata_cube
 
 
 def _table(focal: dict[str, int], ref: dict[str, int], view: str) -> Table2x2:
@@ -403,7 +414,7 @@ def analyse_funnel(
         return result
     seen = set(frame["group"])
     groups = [g for g in BACKGROUNDS if g in seen]
-    cube = _cube(frame, ["stage", "group"])
+    cube, strata_cube = _cubes(frame, strata)
     result.groups, result.unknown = _stage_stats(cube, present, groups)
 
     focal_groups = [g for g in KNOWN_BACKGROUNDS if g != reference and g in seen]
@@ -425,12 +436,12 @@ def analyse_funnel(
         result.impact.extend(_assess_family(items, test, alpha, min_denominator, reference))
 
     if strata:
-        result.pooled = _pooled(frame, present, focal_groups, reference, strata, alpha, test)
+        result.pooled = _pooled(strata_cube, present, focal_groups, reference, strata, alpha, test)
     return result
 
 
 def _pooled(
-    frame: pd.DataFrame,
+    cube: dict[tuple, dict[str, int]],
     present: list[str],
     focal_groups: list[str],
     reference: str,
@@ -438,7 +449,6 @@ def _pooled(
     alpha: float,
     test: str,
 ) -> list[PooledRow]:
-    cube = _cube(frame, ["stage", "group", *strata])
     stratum_keys = sorted({k[2:] for k in cube}, key=lambda k: tuple(map(str, k)))
     empty = dict.fromkeys(OUTCOMES, 0)
     rows: list[PooledRow] = []
