@@ -260,7 +260,10 @@ def _rate(num: int, den: int) -> float | None:
 
 def _validate(
     counts: pd.DataFrame, stages: Sequence[str], reference: str, strata: Sequence[str], test: str
-) -> pd.DataFrame:
+) -> dict[str, list]:
+    """The checked input as plain column lists (``stage``, ``group``, ``outcome``, ``n`` and the
+    strata): the frame is small and everything after this is Python loops over it, so lists
+    cost less than a copy of the frame and a pandas operation per check."""
     missing = [c for c in (*REQUIRED_COLUMNS, *strata) if c not in counts.columns]
     if missing:
         raise ValueError(f"counts frame lacks columns {missing}")
@@ -268,29 +271,32 @@ def _validate(
         raise ValueError(f"reference must be one of {KNOWN_BACKGROUNDS}, got {reference!r}")
     if test not in TESTS:
         raise ValueError(f"test must be one of {TESTS}, got {test!r}")
-    bad = sorted(set(counts["stage"]) - set(stages))
-    if bad:
-        raise ValueError(f"stages {bad} are not in the stage order {list(stages)}")
-    bad = sorted(set(counts["group"]) - set(BACKGROUNDS))
-    if bad:
-        raise ValueError(f"groups {bad} are not in {BACKGROUNDS}")
-    bad = sorted(set(counts["outcome"]) - set(OUTCOMES))
-    if bad:
-        raise ValueError(f"outcomes {bad} are not in {OUTCOMES}")
-    n = pd.to_numeric(counts["n"], errors="raise")
-    if (n < 0).any() or (n != n.round()).any():
+    cols = {c: counts[c].tolist() for c in ("stage", "group", "outcome", *strata)}
+    for name, allowed, what in (("stage", stages, f"the stage order {list(stages)}"),
+                                ("group", BACKGROUNDS, f"{BACKGROUNDS}"),
+                                ("outcome", OUTCOMES, f"{OUTCOMES}")):
+        bad = sorted(map(str, set(cols[name]) - set(allowed)))
+        if bad:
+            raise ValueError(f"{name}s {bad} are not in {what}")
+    n = counts["n"]
+    if not pd.api.types.is_integer_dtype(n.dtype) or n.hasnans:
+        n = pd.to_numeric(n, errors="raise")
+        if n.isna().any() or (n != n.round()).any():
+            raise ValueError("n must be non-negative integers")
+        n = n.astype("int64")
+    values = n.tolist()
+    if values and min(values) < 0:
         raise ValueError("n must be non-negative integers")
-    out = counts.loc[:, [*REQUIRED_COLUMNS, *strata]].copy()
-    out["n"] = n.astype("int64")
-    return out
+    cols["n"] = values
+    return cols
 
 
-def _cubes(frame: pd.DataFrame, strata: list[str]) -> tuple[dict, dict]:
+def _cubes(cols: dict[str, list], strata: list[str]) -> tuple[dict, dict]:
     """``{(stage, group): {outcome: n}}`` and ``{(stage, group, *strata): {outcome: n}}``, every
     outcome present (0 when absent), in one pass over the (small, aggregated) frame."""
     cube: dict[tuple, dict[str, int]] = {}
     strata_cube: dict[tuple, dict[str, int]] = {}
-    columns = [frame[c].tolist() for c in ("stage", "group", *strata, "outcome", "n")]
+    columns = [cols[c] for c in ("stage", "group", *strata, "outcome", "n")]
     for stage, group, *rest in zip(*columns, strict=True):
         *key, outcome, n = rest
         cell = cube.get((stage, group))
@@ -402,8 +408,9 @@ def analyse_funnel(
         'red'
     """
     strata = list(strata)
-    frame = _validate(counts, stages, reference, strata, test)
-    present = [s for s in stages if s in set(frame["stage"])]
+    cols = _validate(counts, stages, reference, strata, test)
+    stages_seen = set(cols["stage"])
+    present = [s for s in stages if s in stages_seen]
     excluded: dict[str, str] = {UNKNOWN: "unknown_not_compared"}
     result = FunnelResult(
         stages=present, reference=reference, test=test, alpha=alpha,
@@ -412,9 +419,9 @@ def analyse_funnel(
     )
     if not present:
         return result
-    seen = set(frame["group"])
+    seen = set(cols["group"])
     groups = [g for g in BACKGROUNDS if g in seen]
-    cube, strata_cube = _cubes(frame, strata)
+    cube, strata_cube = _cubes(cols, strata)
     result.groups, result.unknown = _stage_stats(cube, present, groups)
 
     focal_groups = [g for g in KNOWN_BACKGROUNDS if g != reference and g in seen]
