@@ -398,9 +398,21 @@ def retention_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
     ) or dt.date.today()
     cutoff = reference - dt.timedelta(days=FOLLOW_UP_DAYS)
     year = func.extract("year", WorkforceRecord.hire_date)
+    # Stored extracts of one zone may overlap: as on the retention page
+    # (``services.retention.load_workforce``), the newest upload wins per officer, so an
+    # officer in two extracts is counted once, with the newest exit data.
+    newest = (
+        select(WorkforceRecord.zone_id, WorkforceRecord.officer_ref,
+               func.max(WorkforceRecord.upload_id).label("upload_id"))
+        .group_by(WorkforceRecord.zone_id, WorkforceRecord.officer_ref)
+        .subquery()
+    )
     rows = db.session.execute(
         select(Zone.code, year, WorkforceRecord.migration_background, left, func.count())
         .join(Zone, Zone.id == WorkforceRecord.zone_id)
+        .join(newest, (newest.c.zone_id == WorkforceRecord.zone_id)
+              & (newest.c.officer_ref == WorkforceRecord.officer_ref)
+              & (newest.c.upload_id == WorkforceRecord.upload_id))
         .where(Zone.code.in_(codes), WorkforceRecord.hire_date <= cutoff)
         .group_by(Zone.code, year, WorkforceRecord.migration_background, left)
     ).all()

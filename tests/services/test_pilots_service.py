@@ -756,3 +756,28 @@ def test_looser_candidate_falls_back_when_the_joint_audit_fails(zones, staff, mo
     assert _funnel_attack(zones, info, protected).passed
     ev = service.evaluate(staff, info.id)  # cached with the pilot cache: no second audit
     assert len(calls) == 1 and ev.cells
+
+
+def test_retention_pilot_counts_an_officer_in_two_extracts_once(zones, staff):
+    """A zone that uploads a newer workforce extract with the same officers: as on the
+    retention page, the newest upload wins per officer (counted once, with the newer exits)."""
+    _insert_workforce(zones, {("ANT", 2023, FOCAL): (30, 10), ("GNT", 2023, FOCAL): (30, 10)})
+    newer = Upload(zone_id=zones["ANT"].id, kind="workforce", filename="wANT2.csv",
+                   sha256="wANT2".ljust(64, "0"), row_count=30,
+                   reference_date=dt.date(2026, 9, 30))
+    db.session.add(newer)
+    db.session.flush()
+    hire = dt.date(2023, 3, 1)
+    db.session.execute(insert(WorkforceRecord), [
+        dict(upload_id=newer.id, zone_id=zones["ANT"].id, officer_ref=f"ANT2023{FOCAL}{i}",
+             migration_background=FOCAL, hire_date=hire,
+             exit_date=hire + dt.timedelta(days=200) if i < 12 else None,
+             exit_type="voluntary" if i < 12 else None)
+        for i in range(30)])
+    db.session.commit()
+    service.clear_cache()
+    info = _pilot(staff, name="Twice", target="retention", start_date=dt.date(2024, 1, 1))
+    counts, _start = service.retention_counts(info)
+    got = {(r.zone, r.period, r.group): (r.stayed, r.left) for r in counts.itertuples()}
+    assert got[("ANT", 2023, FOCAL)] == (18, 12)  # 30 officers, not 60; the newer exits
+    assert got[("GNT", 2023, FOCAL)] == (20, 10)
