@@ -41,6 +41,8 @@ from scipy import optimize, special
 
 from hrpipeline.analysis.impact import (
     Table2x2,
+    _log_hypergeom,
+    _log_norm,
     _z,
     below_four_fifths,
     exact_ratio,
@@ -62,19 +64,16 @@ class ExactConditionalTest:
     conditional_mle: float  # common odds ratio, conditional maximum likelihood
 
 
-def _log_choose(n, k):
-    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
-
-
 def _hypergeom_pmf(k: np.ndarray, total: int, passed: int, n1: int) -> np.ndarray:
     """P(a = k) for a 2x2 table with fixed margins: C(passed, k) C(total - passed, n1 - k) /
-    C(total, n1), on the log scale (as ``scipy.stats.hypergeom.pmf``, ~50x cheaper per call:
-    the frozen-distribution machinery dominated the funnel analysis, see docs/performance.md).
+    C(total, n1), on the log scale (the terms of Fisher's test, ``impact._log_hypergeom``; as
+    ``scipy.stats.hypergeom.pmf``, ~50x cheaper per call: the frozen-distribution machinery
+    dominated the funnel analysis, see docs/performance.md).
     Example: k = [0, 1, 2], total = 4, passed = 2, n1 = 2 -> [1/6, 4/6, 1/6].
     """
-    log_p = (_log_choose(passed, k) + _log_choose(total - passed, n1 - k)
-             - _log_choose(total, n1))
-    return np.exp(log_p)
+    n2 = total - n1
+    return np.exp(_log_hypergeom(np.asarray(k, dtype=np.float64), n1, n2, passed,
+                                 _log_norm(n1, n2, passed)))
 
 
 def _null_distribution(tables: Sequence[Table2x2]) -> tuple[int, np.ndarray]:
