@@ -100,7 +100,16 @@ from hrpipeline.analysis.suppression import (
 from hrpipeline.domain import BACKGROUNDS, DEFAULT_STAGES
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
 from hrpipeline.extensions import db
-from hrpipeline.models import FunnelRecord, Pilot, Upload, User, WorkforceRecord, Zone, pilot_zones
+from hrpipeline.models import (
+    CountRecord,
+    FunnelRecord,
+    Pilot,
+    Upload,
+    User,
+    WorkforceRecord,
+    Zone,
+    pilot_zones,
+)
 from hrpipeline.services.publish import any_hidden, csv_text, policy, rounded, to_json
 from hrpipeline.services.scope import ALL, zone_scope
 
@@ -330,7 +339,7 @@ def _period_label(year: int, campaign: str) -> str:
 
 def decision_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
     """``zone, period, group, passed, not_passed, year, campaign`` at the targeted stage, and
-    the start period.
+    the start period, from candidate rows and from counts extracts (``_counted_decisions``).
 
     ``not_passed`` is ``failed`` only: withdrawals are not decisions (DOMAIN.md pass rate for
     the decision view); pending outcomes are excluded.
@@ -346,18 +355,20 @@ def decision_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
         .group_by(Zone.code, FunnelRecord.campaign_year, FunnelRecord.campaign,
                   FunnelRecord.migration_background, FunnelRecord.outcome)
     ).all()
+    rows = [*rows, *_counted_decisions(codes, info.target)]
     frame = pd.DataFrame(rows, columns=["zone", "year", "campaign", "group", "outcome", "n",
                                         "first"])
     if frame.empty:
         return pd.DataFrame(columns=["zone", "period", "group", "passed", "not_passed"]), None
     frame["period"] = [_period_label(int(y), str(c))
                        for y, c in zip(frame["year"], frame["campaign"], strict=True)]
+    frame["first"] = pd.to_datetime(frame["first"])  # None (counts extracts) -> NaT, skipped
     first = frame.groupby("period")[["first", "year"]].agg(
         {"first": "min", "year": "min"})
     starts = {}
     for period, row in first.iterrows():
-        when = row["first"] if pd.notna(row["first"]) else dt.date(int(row["year"]), 1, 1)
-        starts[period] = when if isinstance(when, dt.date) else pd.Timestamp(when).date()
+        starts[period] = (row["first"].date() if pd.notna(row["first"])
+                          else dt.date(int(row["year"]), 1, 1))
     after = sorted(p for p, when in starts.items() if when >= info.start_date)
     # ``year`` and ``campaign`` name the funnel cell behind each row (_FunnelKnowledge).
     wide = frame.pivot_table(index=["zone", "period", "year", "campaign", "group"],
@@ -370,6 +381,28 @@ def decision_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
     wide = wide[["zone", "period", "group", "passed", "not_passed", "year", "campaign"]].astype(
         {"passed": int, "not_passed": int, "year": int})
     return wide, (after[0] if after else _after_all(wide))
+
+
+def _counted_decisions(codes: list[str], stage: str) -> list[tuple]:
+    """Decision cells of counts ("aggregate") extracts at ``stage``, shaped like the record rows
+    (``first`` is None: such extracts carry no stage dates; the period's start comes from the
+    other zones' records of the same campaign, else 1 January of its year).
+
+    A (zone, campaign, group) with a cell hidden at source is left out whole: its pass rate
+    cannot be computed, and leaving out one outcome only would bias it. The funnel releases
+    hide those cells too, so the pilot's audit against them stays exact.
+    """
+    cells = db.session.execute(
+        select(Zone.code, CountRecord.campaign_year, CountRecord.campaign,
+               CountRecord.migration_background, CountRecord.outcome, CountRecord.count,
+               CountRecord.source_suppressed)
+        .join(Zone, Zone.id == CountRecord.zone_id)
+        .where(Zone.code.in_(codes), CountRecord.table_kind == "funnel",
+               CountRecord.stage == stage, CountRecord.outcome.in_(("passed", "failed")))
+    ).all()
+    unknown = {(z, y, c, g) for z, y, c, g, _o, n, hidden in cells if hidden or n is None}
+    return [(z, y, c, g, o, int(n), None) for z, y, c, g, o, n, _h in cells
+            if (z, y, c, g) not in unknown and n and y is not None]
 
 
 def _after_all(frame: pd.DataFrame) -> str:

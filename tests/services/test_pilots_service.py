@@ -781,3 +781,53 @@ def test_retention_pilot_counts_an_officer_in_two_extracts_once(zones, staff):
     got = {(r.zone, r.period, r.group): (r.stayed, r.left) for r in counts.itertuples()}
     assert got[("ANT", 2023, FOCAL)] == (18, 12)  # 30 officers, not 60; the newer exits
     assert got[("GNT", 2023, FOCAL)] == (20, 10)
+
+
+def _insert_counted(zone, campaign: str, cells: dict[tuple[str, str], int | None],
+                    stage: str = "interview") -> None:
+    """A counts ("aggregate") extract: {(group, outcome): n, None = hidden at source}."""
+    from hrpipeline.models import CountRecord
+
+    upload = Upload(zone_id=zone.id, kind="counts", filename=f"c{zone.code}{campaign}.csv",
+                    sha256=f"c{zone.code}{campaign}".ljust(64, "0"), row_count=len(cells))
+    db.session.add(upload)
+    db.session.flush()
+    for (group, outcome), n in cells.items():
+        db.session.add(CountRecord(upload_id=upload.id, zone_id=zone.id, table_kind="funnel",
+                                   campaign=campaign, campaign_year=int(campaign[:4]),
+                                   stage=stage, outcome=outcome, migration_background=group,
+                                   count=n, source_suppressed=n is None))
+    db.session.commit()
+
+
+def test_decision_pilot_counts_a_zone_that_uploads_counts(zones, staff):
+    """The comparison zone sends aggregate counts instead of candidate rows: its decisions
+    enter the pilot. A (campaign, group) with a cell hidden at source is left out whole."""
+    cells = _cells((130, 70))
+    for phase, campaign, when in (("before", "2023-1", dt.date(2023, 4, 1)),
+                                  ("after", "2024-1", dt.date(2024, 4, 1))):
+        _insert_decisions(zones["ANT"], campaign, when,
+                          {g: cells[("ANT", phase, g)] for g in (FOCAL, REF)})
+        counted = {(g, o): n for g in (FOCAL, REF)
+                   for o, n in zip(("passed", "failed"), cells[("GNT", phase, g)], strict=True)}
+        counted[("eu_background", "passed")] = None  # hidden at source: left out
+        counted[("eu_background", "failed")] = 30
+        counted[(FOCAL, "withdrew")] = 7  # not a decision
+        _insert_counted(zones["GNT"], campaign, counted)
+    service.clear_cache()
+    info = _pilot(staff)
+    counts, start = service.decision_counts(info)
+    assert start == "2024-1"  # from ANT's stage dates; GNT's counts carry none
+    got = {(r.zone, r.period, r.group): (r.passed, r.not_passed) for r in counts.itertuples()}
+    assert got[("GNT", "2023-1", FOCAL)] == (80, 120)
+    assert got[("GNT", "2024-1", REF)] == (120, 80)
+    assert ("GNT", "2024-1", "eu_background") not in got
+    ev = service.evaluate(staff, info.id)
+    assert ev.verdict == "improved"
+    # What the pilot publishes is still checked against what the funnel pages publish.
+    _definition, _result, counts, protected = service._analyse(info)
+    rows = service._zone_rows(counts, _definition, info.outcome)
+    knowledge = service._FunnelKnowledge(rows, info.target)
+    assert service.joint_funnel_audit(rows, knowledge, _definition, info.target, protected,
+                                      policy()).passed
+    assert _funnel_attack(zones, info, protected).passed
