@@ -8,16 +8,18 @@ from hrpipeline.services.funnel_data import COLUMNS, funnel_counts
 from tests.services.test_funnel_service import _insert, _plan
 
 
-def _cells(zone, rows):
-    upload = Upload(zone_id=zone.id, kind="counts", filename="c.csv", sha256="c" * 64,
-                    row_count=len(rows))
+def _insert_counted(zone, campaign: str, cells: dict[tuple[str, str], int | None],
+                    stage: str = "interview") -> None:
+    """A counts ("aggregate") extract: {(group, outcome): n, None = hidden at source}."""
+    upload = Upload(zone_id=zone.id, kind="counts", filename=f"c{zone.code}{campaign}.csv",
+                    sha256=f"c{zone.code}{campaign}".ljust(64, "0"), row_count=len(cells))
     db.session.add(upload)
     db.session.flush()
-    for stage, group, outcome, n in rows:
+    for (group, outcome), n in cells.items():
         db.session.add(CountRecord(upload_id=upload.id, zone_id=zone.id, table_kind="funnel",
-                                   campaign="2024-2", campaign_year=2024, stage=stage,
-                                   outcome=outcome, migration_background=group, count=n,
-                                   source_suppressed=n is None))
+                                   campaign=campaign, campaign_year=int(campaign[:4]),
+                                   stage=stage, outcome=outcome, migration_background=group,
+                                   count=n, source_suppressed=n is None))
     db.session.commit()
 
 
@@ -30,8 +32,8 @@ def test_records_and_cells_of_one_zone_and_of_all(zones):
     _insert(zones["ANT"], "2024-1", _plan(), "a")
     _insert(zones["GNT"], "2024-1", _plan(eu_passed_interview=10), "b")
     _insert(zones["GNT"], "2023-1", _plan(), "d")  # another year: never included
-    _cells(zones["ANT"], [("interview", "eu_background", "passed", 7),
-                          ("interview", "eu_background", "failed", None)])
+    _insert_counted(zones["ANT"], "2024-2", {("eu_background", "passed"): 7,
+                                             ("eu_background", "failed"): None})
 
     ant = funnel_counts(2024, zones=[zones["ANT"]])
     assert list(ant.columns) == COLUMNS

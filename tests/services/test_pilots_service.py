@@ -32,6 +32,7 @@ from hrpipeline.services import funnel as funnel_service
 from hrpipeline.services import funnel_data
 from hrpipeline.services import pilots as service
 from hrpipeline.services.publish import any_hidden, policy
+from tests.services.test_funnel_data import _insert_counted
 
 FOCAL, REF = "non_eu_background", "belgian_origin"
 
@@ -191,31 +192,16 @@ def test_create_pilot_rules(zones, staff, make_user):
 
 def test_retention_pilot_counts_stayers_and_leavers_within_a_year(zones, staff):
     """Mentoring pilot: focal recruits in the pilot zone leave less often after the start."""
-    rows = []
-    for code, zone in (("ANT", zones["ANT"]), ("GNT", zones["GNT"])):
-        upload = Upload(zone_id=zone.id, kind="workforce", filename=f"w{code}.csv",
-                        sha256=f"w{code}".ljust(64, "0"), row_count=0,
-                        reference_date=dt.date(2026, 6, 30))
-        db.session.add(upload)
-        db.session.flush()
+    plan = {}
+    for code in ("ANT", "GNT"):
         for year in (2022, 2023, 2024):
             for group in (FOCAL, REF):
                 leave = 40 if group == FOCAL else 20
                 if code == "ANT" and group == FOCAL and year == 2024:
                     leave = 15  # the planted mentoring effect
-                for i in range(100):
-                    hire = dt.date(year, 3, 1)
-                    exit_date = hire + dt.timedelta(days=200) if i < leave else None
-                    if i == 99:  # leaves after 13 months: a stayer for this measure
-                        exit_date = hire + dt.timedelta(days=400)
-                    rows.append(dict(upload_id=upload.id, zone_id=zone.id,
-                                     officer_ref=f"{code}{year}{group}{i}",
-                                     migration_background=group, hire_date=hire,
-                                     exit_date=exit_date,
-                                     exit_type="voluntary" if exit_date else None))
-    db.session.execute(insert(WorkforceRecord), rows)
-    db.session.commit()
-    service.clear_cache()
+                plan[(code, year, group)] = (100, leave)
+    # The last officer of each cohort leaves after 13 months: a stayer for this measure.
+    _insert_workforce(zones, plan, late_leavers=1)
     info = _pilot(staff, name="Mentoring", target="retention", start_date=dt.date(2024, 1, 1))
     ev = service.evaluate(staff, info.id)
     assert ev.outcome == "retention"
@@ -589,8 +575,9 @@ def test_phase_total_is_published_from_the_funnel_year_cell(zones, staff):
 
 
 def _insert_workforce(zones, plan: dict[tuple[str, int, str], tuple[int, int]],
-                      reference: dt.date = dt.date(2026, 6, 30)) -> None:
-    """plan: {(zone, hire year, group): (hires, leavers within 200 days)}."""
+                      reference: dt.date = dt.date(2026, 6, 30), late_leavers: int = 0) -> None:
+    """plan: {(zone, hire year, group): (hires, leavers within 200 days)}; the last
+    ``late_leavers`` officers of each cohort leave after 400 days (stayers at 12 months)."""
     rows = []
     for code in sorted({z for z, _y, _g in plan}):
         zone = zones[code]
@@ -604,6 +591,8 @@ def _insert_workforce(zones, plan: dict[tuple[str, int, str], tuple[int, int]],
             hire = dt.date(year, 3, 1)
             for i in range(hires):
                 exit_date = hire + dt.timedelta(days=200) if i < leavers else None
+                if i >= hires - late_leavers:
+                    exit_date = hire + dt.timedelta(days=400)
                 rows.append(dict(upload_id=upload.id, zone_id=zone.id,
                                  officer_ref=f"{code}{year}{group}{i}",
                                  migration_background=group, hire_date=hire,
@@ -781,23 +770,6 @@ def test_retention_pilot_counts_an_officer_in_two_extracts_once(zones, staff):
     got = {(r.zone, r.period, r.group): (r.stayed, r.left) for r in counts.itertuples()}
     assert got[("ANT", 2023, FOCAL)] == (18, 12)  # 30 officers, not 60; the newer exits
     assert got[("GNT", 2023, FOCAL)] == (20, 10)
-
-
-def _insert_counted(zone, campaign: str, cells: dict[tuple[str, str], int | None],
-                    stage: str = "interview") -> None:
-    """A counts ("aggregate") extract: {(group, outcome): n, None = hidden at source}."""
-    from hrpipeline.models import CountRecord
-
-    upload = Upload(zone_id=zone.id, kind="counts", filename=f"c{zone.code}{campaign}.csv",
-                    sha256=f"c{zone.code}{campaign}".ljust(64, "0"), row_count=len(cells))
-    db.session.add(upload)
-    db.session.flush()
-    for (group, outcome), n in cells.items():
-        db.session.add(CountRecord(upload_id=upload.id, zone_id=zone.id, table_kind="funnel",
-                                   campaign=campaign, campaign_year=int(campaign[:4]),
-                                   stage=stage, outcome=outcome, migration_background=group,
-                                   count=n, source_suppressed=n is None))
-    db.session.commit()
 
 
 def test_decision_pilot_counts_a_zone_that_uploads_counts(zones, staff):
