@@ -24,7 +24,7 @@ from datetime import date
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from hrpipeline.analysis import pilot as P  # noqa: E402
-from hrpipeline.analysis.suppression import SUPPRESSED  # noqa: E402
+from hrpipeline.disclosure import SUPPRESSED  # noqa: E402
 from hrpipeline.reporting import briefing as B  # noqa: E402
 from tests.analysis.test_pilot import DEF, synthetic_counts  # noqa: E402
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from hrpipeline.analysis.suppression import Policy, audit, funnel_relations, protect  # noqa: E402
+from hrpipeline.disclosure.lp import Policy, audit, funnel_relations, protect  # noqa: E402
 from hrpipeline.domain import BACKGROUNDS, DEFAULT_STAGES, DEMO_ZONES, OUTCOMES  # noqa: E402
 
 GROUP_SHARES = (0.70, 0.10, 0.15, 0.05)

@@ -11,7 +11,7 @@ import pathlib
 
 import click
 
-from hrpipeline.analysis.suppression import display
+from hrpipeline.disclosure import display
 from hrpipeline.errors import DomainError
 
 

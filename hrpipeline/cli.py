@@ -84,7 +84,7 @@ def funnel_command(zone, period, campaign, year, reference, view, test, as_json)
     """Print a funnel table with adverse-impact tiers and reasons (suppressed like the web)."""
     import json
 
-    from hrpipeline.analysis.suppression import display
+    from hrpipeline.disclosure import display
     from hrpipeline.services.funnel import funnel_report
     from hrpipeline.services.funnel_data import catalogue
     from hrpipeline.services.scope import OPERATOR

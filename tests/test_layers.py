@@ -33,3 +33,28 @@ def test_analysis_imports_neither_flask_nor_sqlalchemy():
     }
     offenders = {k: v for k, v in offenders.items() if v}
     assert offenders == {}
+
+
+DISCLOSURE = ANALYSIS.parent / "disclosure"
+#: The gate is pure too, and draws nothing: views format what it hands them.
+DISCLOSURE_FORBIDDEN = (*FORBIDDEN, "matplotlib", "hrpipeline.services", "hrpipeline.web",
+                        "hrpipeline.api", "hrpipeline.auth")
+
+
+def test_disclosure_is_pure():
+    files = sorted(DISCLOSURE.rglob("*.py"))
+    assert len(files) >= 4, "the disclosure package must exist"
+    offenders = {
+        str(p.relative_to(DISCLOSURE)): sorted(
+            n for n in _imports(p)
+            if any(n == f or n.startswith(f + ".") for f in DISCLOSURE_FORBIDDEN))
+        for p in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_nothing_imports_the_old_gate_location():
+    root = ANALYSIS.parent
+    old = [str(p.relative_to(root)) for p in root.rglob("*.py")
+           if "hrpipeline.analysis.suppression" in _imports(p)]
+    assert old == [] and not (ANALYSIS / "suppression.py").exists()

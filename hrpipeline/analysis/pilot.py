@@ -486,22 +486,10 @@ def gap_series(counts: pd.DataFrame, pilot: PilotDefinition) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-class _LocalSuppressed:
-    """Fallback sentinel, used only if ``analysis.suppression`` is not available."""
-
-
 def _suppression_check() -> Any:
-    try:
-        from hrpipeline.analysis.suppression import is_suppressed  # lazy: built in parallel
+    from hrpipeline.disclosure.values import is_suppressed
 
-        return is_suppressed
-    except ImportError:
-        def fallback(value: Any) -> bool:
-            return isinstance(value, _LocalSuppressed) or (
-                type(value).__name__.lower().lstrip("_").startswith("suppress")
-            )
-
-        return fallback
+    return is_suppressed
 
 
 _DEFAULT_LABELS: dict[str, str] = {

@@ -21,6 +21,7 @@ import pandas as pd
 from marshmallow import Schema, fields
 from marshmallow.validate import Length, OneOf, Range
 
+from hrpipeline.disclosure.values import SOURCE_MARKER
 from hrpipeline.domain import (
     AGE_BANDS,
     BACKGROUNDS,
@@ -182,7 +183,6 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 _FORMULA = re.compile(r"^(?:[=+@\t\r]|-[A-Za-z(])")
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-_SUPPRESSED = re.compile(r"^(?:\*+|<\s*\d+|x|:c|c|:|conf|confidentieel|confidentiel)$", re.I)
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([.,' ])\d{3})(?:\1\d{3})*$")
 
 
@@ -220,7 +220,7 @@ def parse_count(text: str) -> tuple[int | None, bool, bool]:
     t = text.replace("\u00a0", " ").replace("\u202f", " ").strip()
     if t in ("-", "–", "—"):
         return 0, False, True
-    if _SUPPRESSED.match(t):
+    if SOURCE_MARKER.match(t):
         return None, True, True
     if t.isdigit():
         return int(t), False, True

@@ -1,7 +1,7 @@
 """Leadership briefing: content model and renderers (PDF with reportlab, HTML with Jinja2).
 
 The lead's service fills a ``Briefing`` with numbers that have ALREADY passed the suppression
-gate; values may be ``SUPPRESSED`` (from ``hrpipeline.analysis.suppression``). This module only
+gate; values may be ``SUPPRESSED`` (from ``hrpipeline.disclosure.lp``). This module only
 formats and lays out: every hidden value prints as the one symbol ``x`` (never 0, never blank),
 with the legend "x = hidden to protect privacy" on every page. A true zero prints as ``0``.
 ``None`` means "not available" and prints as an en dash.
@@ -34,8 +34,8 @@ from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
-#: The one symbol for every hidden cell (kept in step with ``analysis.suppression.SYMBOL``).
-SYMBOL = "x"
+from hrpipeline.disclosure.values import SYMBOL, is_suppressed
+
 NOT_AVAILABLE = "\u2013"  # en dash: "not available", distinct from hidden
 
 TEMPLATES = pathlib.Path(__file__).resolve().parents[1] / "templates"
@@ -274,15 +274,7 @@ ZEBRA = "#F2F5F9"
 
 # --- formatting ---------------------------------------------------------------------------
 def _hidden_check() -> Callable[[Any], bool]:
-    try:
-        from hrpipeline.analysis.suppression import is_suppressed  # built in parallel
-
-        return is_suppressed
-    except ImportError:
-        def fallback(value: Any) -> bool:
-            return type(value).__name__.lower().lstrip("_").startswith("suppress")
-
-        return fallback
+    return is_suppressed
 
 
 def format_value(value: Value, unit: str = "", language: str = "en") -> str:

@@ -27,7 +27,7 @@ import io
 import re
 from typing import Any
 
-from hrpipeline.analysis.suppression import SUPPRESSED, is_suppressed
+from hrpipeline.disclosure import SUPPRESSED, is_suppressed
 from hrpipeline.domain import KNOWN_BACKGROUNDS, NON_EU_BACKGROUND
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
 from hrpipeline.models import User

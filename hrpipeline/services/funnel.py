@@ -31,7 +31,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from hrpipeline.analysis.funnel import analyse_funnel
-from hrpipeline.analysis.suppression import (
+from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     TOTAL,
     Policy,

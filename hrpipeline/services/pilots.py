@@ -80,7 +80,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 
 from hrpipeline.analysis import pilot as P
-from hrpipeline.analysis.suppression import (
+from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     TOTAL,
     AuditReport,

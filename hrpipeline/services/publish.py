@@ -1,7 +1,7 @@
 """Helpers that turn raw statistics into published values (int / float / str or SUPPRESSED).
 
 Every service builds its output through these, so that the rules of
-``hrpipeline.analysis.suppression`` are applied the same way everywhere.
+``hrpipeline.disclosure.lp`` are applied the same way everywhere.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app
 
-from hrpipeline.analysis.suppression import (
+from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     SYMBOL,
     Policy,

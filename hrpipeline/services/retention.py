@@ -43,7 +43,8 @@ from sqlalchemy.exc import IntegrityError
 
 from hrpipeline.analysis import survival
 from hrpipeline.analysis.retention import exit_reasons
-from hrpipeline.analysis.suppression import (
+from hrpipeline.analysis.themes import find_themes
+from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     TOTAL,
     Policy,
@@ -57,7 +58,6 @@ from hrpipeline.analysis.suppression import (
     is_suppressed,
     protect,
 )
-from hrpipeline.analysis.themes import find_themes
 from hrpipeline.domain import (
     BACKGROUNDS,
     BELGIAN_ORIGIN,

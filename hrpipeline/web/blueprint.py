@@ -73,7 +73,7 @@ def pub(value: Any, kind: str = "auto") -> Markup:
     (int → count, float → rate). A suppressed value is always the one symbol ``x``; ``None``
     (not applicable, e.g. no ratio without reference passers) is a dash, never 0.
     """
-    from hrpipeline.analysis.suppression import is_suppressed
+    from hrpipeline.disclosure import is_suppressed
 
     if is_suppressed(value):
         return _suppressed_span()

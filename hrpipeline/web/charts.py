@@ -31,7 +31,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from hrpipeline.analysis.suppression import is_suppressed  # noqa: E402
+from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.i18n import label  # noqa: E402
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}

@@ -25,8 +25,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from hrpipeline.analysis.suppression import is_suppressed  # noqa: E402
 from hrpipeline.auth import roles_required  # noqa: E402
+from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.domain import EXIT_TYPES  # noqa: E402
 from hrpipeline.errors import NotFound  # noqa: E402
 from hrpipeline.services.scope import ALL, may_see_pool, visible_zones  # noqa: E402
@@ -219,7 +219,7 @@ def exits_chart(report) -> Figure:
             cells = [r[f"leavers_{t}"] for r in report.turnover if r["group"] == g]
             totals[(t, g)] = (None if not cells else
                               "x" if any(is_suppressed(c) for c in cells) else sum(cells))
-    from hrpipeline.analysis.suppression import SUPPRESSED
+    from hrpipeline.disclosure import SUPPRESSED
 
     _grouped(ax, list(EXIT_TYPES), report.groups,
              lambda t, g: SUPPRESSED if totals[(t, g)] == "x" else totals[(t, g)])

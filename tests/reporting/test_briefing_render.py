@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from hrpipeline.reporting import briefing as B
 
 try:
-    from hrpipeline.analysis.suppression import SUPPRESSED
+    from hrpipeline.disclosure import SUPPRESSED
 except ImportError:  # the suppression gate is built in parallel
 
     class _Suppressed:

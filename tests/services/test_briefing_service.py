@@ -17,7 +17,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from hrpipeline.analysis.suppression import is_suppressed
+from hrpipeline.disclosure import is_suppressed
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.models import AuditLog, Pilot, pilot_zones

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from hrpipeline.analysis.suppression import SUPPRESSED, is_suppressed
+from hrpipeline.disclosure import SUPPRESSED, is_suppressed
 from hrpipeline.errors import Forbidden, NotFound
 from hrpipeline.extensions import db
 from hrpipeline.models import FunnelRecord, Upload

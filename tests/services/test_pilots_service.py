@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
-from hrpipeline.analysis.suppression import (
+from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     TOTAL,
     Relation,

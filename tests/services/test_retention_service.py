@@ -218,7 +218,7 @@ def test_turnover_matches_the_analysis_module(workforce, make_user):
     small group to an interval narrower than k (see docs/disclosure-control.md). The window row
     (all years) is published and checked against the raw records.
     """
-    from hrpipeline.analysis.suppression import is_suppressed
+    from hrpipeline.disclosure import is_suppressed
     from hrpipeline.services.retention import WINDOW_START, retention_report
 
     report = retention_report(make_user("hr_manager", ["ANT"]), "ANT")
@@ -248,7 +248,7 @@ def test_turnover_matches_the_analysis_module(workforce, make_user):
 
 def test_pool_minus_other_zone_never_gives_back_a_hidden_cell(workforce, make_user):
     """Joint protection: ALL − GNT = ANT, so a hidden ANT cell needs a hidden partner."""
-    from hrpipeline.analysis.suppression import TOTAL, is_suppressed
+    from hrpipeline.disclosure.lp import TOTAL, is_suppressed
     from hrpipeline.services.retention import get_release
 
     release = get_release()
@@ -265,7 +265,7 @@ def test_pool_minus_other_zone_never_gives_back_a_hidden_cell(workforce, make_us
 
 
 def test_reasons_test_and_themes_are_gated(workforce, make_user):
-    from hrpipeline.analysis.suppression import is_suppressed
+    from hrpipeline.disclosure import is_suppressed
     from hrpipeline.services.retention import retention_report
 
     report = retention_report(make_user("diversity_officer", ["ANT"]), "ANT")
@@ -365,7 +365,7 @@ def test_first_year_hires_never_give_back_hidden_leavers(workforce, make_user):
     table's hires and the published headcounts would compute any hidden yearly leaver count:
     so every published hire count must be the one the published stocks and leavers already
     give, and a cohort's hires are hidden wherever that year's leavers are."""
-    from hrpipeline.analysis.suppression import is_suppressed
+    from hrpipeline.disclosure import is_suppressed
     from hrpipeline.services.retention import retention_report
 
     for user, zone in ((make_user("hr_manager", ["ANT"]), "ANT"),
@@ -390,7 +390,7 @@ def test_first_year_hires_never_give_back_hidden_leavers(workforce, make_user):
 def test_pool_first_year_exits_hidden_when_a_zone_is_small(workforce, make_user):
     """Pool − other zones = one zone: a pooled count of exits within 12 months is published only
     if no zone's count behind it is 1..k-1."""
-    from hrpipeline.analysis.suppression import is_suppressed
+    from hrpipeline.disclosure import is_suppressed
     from hrpipeline.services.retention import _zone_exits_12m, get_release, retention_report
 
     report = retention_report(make_user("leadership", all_zones=True), "ALL")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from hrpipeline.analysis.suppression import SUPPRESSED
+from hrpipeline.disclosure import SUPPRESSED
 from tests.web.conftest import login
 
 ANT_CAMPAIGN = "zone=ANT&period=campaign:2024-1"

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 from scipy.stats import fisher_exact
 
-from hrpipeline.analysis.suppression import (
+from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     SYMBOL,
     TOTAL,

@@ -68,11 +68,11 @@ source) is for internal reporting only and must never be published: telling prim
 secondary cells points at the small ones.
 """
 
+
 from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,13 +84,27 @@ from scipy import sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
-from hrpipeline.domain import (
-    DEFAULT_MIN_CELL,
-    DEFAULT_MIN_DENOMINATOR,
-    DEFAULT_STAGES,
-    MIN_CELL_RANGE,
-    OUTCOMES,
+from hrpipeline.disclosure.gates import (  # noqa: F401  (re-exported)
+    P_BANDS,
+    coarsen_p,
+    gate_interval,
+    gate_p,
+    gate_rate,
+    gate_ratio,
+    gate_sum,
 )
+from hrpipeline.disclosure.policy import DEFAULT_POLICY, Policy  # noqa: F401
+from hrpipeline.disclosure.values import (  # noqa: F401
+    SUPPRESSED,
+    SYMBOL,
+    _Suppressed,
+    display,
+    is_suppressed,
+    json_default,
+    json_value,
+    parse_source_count,
+)
+from hrpipeline.domain import DEFAULT_STAGES, OUTCOMES
 
 __all__ = [
     "SUPPRESSED",
@@ -123,236 +137,13 @@ __all__ = [
     "protect",
 ]
 
-#: The one display symbol for every hidden value, primary, secondary or source alike.
-SYMBOL = "x"
+
 #: Marker in a cell key for a dimension that is summed over.
 TOTAL = "__all__"
 STATUSES = ("published", "primary", "secondary", "source")
-#: p-value bands (upper limits) used when an exact p-value could be inverted.
-P_BANDS = (0.001, 0.01, 0.05)
 
 _TOL = 1e-7
 
-
-# --- the sentinel ---------------------------------------------------------------------------
-
-
-class _Suppressed:
-    """Type of the ``SUPPRESSED`` singleton (a hidden value)."""
-
-    __slots__ = ()
-    _instance: _Suppressed | None = None
-
-    def __new__(cls) -> _Suppressed:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "suppressed"
-
-    def __str__(self) -> str:
-        return SYMBOL
-
-    def __format__(self, spec: str) -> str:
-        # A template formatting "{:.1%}" must still show the symbol, never crash or a number.
-        return SYMBOL
-
-    def __bool__(self) -> bool:
-        raise TypeError("a suppressed value has no truth value; test it with is_suppressed()")
-
-    def __eq__(self, other: object) -> bool:
-        return other is self
-
-    def __hash__(self) -> int:
-        return hash("hrpipeline.SUPPRESSED")
-
-    def __reduce__(self) -> str:
-        return "SUPPRESSED"
-
-    def __copy__(self) -> _Suppressed:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> _Suppressed:
-        return self
-
-
-SUPPRESSED = _Suppressed()
-
-
-def is_suppressed(x: object) -> bool:
-    """True for the ``SUPPRESSED`` sentinel only (not for 0, NaN or None)."""
-    return x is SUPPRESSED
-
-
-def display(x: object) -> str:
-    """Text for a table cell: ``SYMBOL`` for hidden values, ``str`` otherwise."""
-    return SYMBOL if x is SUPPRESSED else str(x)
-
-
-def json_value(x: object) -> dict[str, Any]:
-    """``{"value": v, "suppressed": false}`` or ``{"value": null, "suppressed": true}``."""
-    if x is SUPPRESSED:
-        return {"value": None, "suppressed": True}
-    if isinstance(x, np.integer):
-        x = int(x)
-    elif isinstance(x, np.floating):
-        x = float(x)
-    return {"value": x, "suppressed": False}
-
-
-def json_default(x: object) -> Any:
-    """``json.dumps(obj, default=json_default)``: a bare SUPPRESSED becomes the hidden form."""
-    if x is SUPPRESSED:
-        return {"value": None, "suppressed": True}
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
-
-
-_SOURCE_MARKER = re.compile(r"^\s*(\*+|x|:c|c|<\s*\d+|\.\.|confidential)\s*$", re.IGNORECASE)
-
-
-def parse_source_count(raw: object) -> int | _Suppressed:
-    """A count from an extract: an int, or ``SUPPRESSED`` for a source marker.
-
-    Markers: ``**`` (any run of ``*``), ``<5`` (any ``<n``), ``x``, ``:c`` / ``c`` (Eurostat
-    confidential), ``..``. An empty value is an error, never 0: a missing count is not a zero.
-    """
-    if isinstance(raw, bool):
-        raise ValueError("a boolean is not a count")
-    if isinstance(raw, int | np.integer):
-        if raw < 0:
-            raise ValueError(f"negative count {raw}")
-        return int(raw)
-    text = str(raw).strip()
-    if _SOURCE_MARKER.match(text):
-        return SUPPRESSED
-    if re.fullmatch(r"\d+", text):
-        return int(text)
-    raise ValueError(f"not a count or a source-suppression marker: {raw!r}")
-
-
-# --- policy and derived statistics ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Disclosure-control settings of one deployment.
-
-    * ``k``: minimum published count (1..k-1 hidden), allowed ``MIN_CELL_RANGE`` (3..10).
-    * ``min_denominator``: a rate on fewer persons is hidden (default 20).
-    * ``extreme_rate_min_base``: 0 % or 100 % reveals every person's outcome, so it is shown
-      only on a base of at least this many persons (default 50).
-    """
-
-    k: int = DEFAULT_MIN_CELL
-    min_denominator: int = DEFAULT_MIN_DENOMINATOR
-    extreme_rate_min_base: int = 50
-
-    def __post_init__(self) -> None:
-        lo, hi = MIN_CELL_RANGE
-        if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer):
-            raise ValueError(f"k must be an integer, got {self.k!r}")
-        if not lo <= self.k <= hi:
-            raise ValueError(f"k must lie in {lo}..{hi}, got {self.k}")
-        if self.min_denominator < self.k:
-            raise ValueError("min_denominator must be at least k")
-        if self.extreme_rate_min_base < self.min_denominator:
-            raise ValueError("extreme_rate_min_base must be at least min_denominator")
-
-    def is_primary(self, n: int) -> bool:
-        return 1 <= n < self.k
-
-
-DEFAULT_POLICY = Policy()
-
-
-def gate_sum(*values: int | _Suppressed) -> int | _Suppressed:
-    """Sum of published counts; ``SUPPRESSED`` if any part is hidden (it cannot be computed)."""
-    if any(v is SUPPRESSED for v in values):
-        return SUPPRESSED
-    return int(sum(int(v) for v in values))  # type: ignore[arg-type]
-
-
-def gate_rate(
-    numerator: int | _Suppressed,
-    denominator: int | _Suppressed,
-    policy: Policy = DEFAULT_POLICY,
-) -> float | _Suppressed:
-    """``numerator / denominator``, or ``SUPPRESSED`` when publishing it could disclose.
-
-    Hidden when an input is hidden, the denominator is under ``min_denominator``, the
-    numerator or its complement (denominator - numerator: rate and base give it back) is a
-    count of 1..k-1, or the rate is 0 % / 100 % on a base under ``extreme_rate_min_base``.
-    Example (k=5): ``gate_rate(12, 40) == 0.3``; ``gate_rate(3, 40)`` and ``gate_rate(0, 30)``
-    are ``SUPPRESSED``; ``gate_rate(0, 60) == 0.0``.
-    """
-    if numerator is SUPPRESSED or denominator is SUPPRESSED:
-        return SUPPRESSED
-    num, den = int(numerator), int(denominator)  # type: ignore[arg-type]
-    if num < 0 or den < 0 or num > den:
-        raise ValueError(f"not a proportion: {num}/{den}")
-    if den < policy.min_denominator:
-        return SUPPRESSED
-    if policy.is_primary(num) or policy.is_primary(den - num):
-        return SUPPRESSED
-    if (num == 0 or num == den) and den < policy.extreme_rate_min_base:
-        return SUPPRESSED
-    return num / den
-
-
-def gate_ratio(a: float | _Suppressed, b: float | _Suppressed) -> float | _Suppressed:
-    """``a / b`` for already-gated rates (impact ratio): hidden if either is hidden.
-
-    ``b == 0`` gives NaN (undefined, not a disclosure: NaN is never the hidden marker).
-    """
-    if a is SUPPRESSED or b is SUPPRESSED:
-        return SUPPRESSED
-    if b == 0:
-        return math.nan
-    return float(a) / float(b)  # type: ignore[arg-type]
-
-
-def gate_interval(
-    lo: float | _Suppressed, hi: float | _Suppressed, inputs_hidden: bool
-) -> tuple[float, float] | _Suppressed:
-    """A confidence interval, or ``SUPPRESSED`` when a count behind it is hidden.
-
-    An exact (e.g. Clopper-Pearson) interval is a function of the counts and can be inverted
-    to recover them, so it is not published at all then.
-    """
-    if inputs_hidden or lo is SUPPRESSED or hi is SUPPRESSED:
-        return SUPPRESSED
-    return (float(lo), float(hi))  # type: ignore[arg-type]
-
-
-def coarsen_p(p: float) -> str:
-    """The p-value band: ``"< 0.001"``, ``"< 0.01"``, ``"< 0.05"`` or ``"≥ 0.05"``."""
-    if p is SUPPRESSED:
-        raise TypeError("cannot coarsen a suppressed p-value")
-    p = float(p)
-    if math.isnan(p) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"not a p-value: {p!r}")
-    for band in P_BANDS:
-        if p < band:
-            return f"< {band:g}"
-    return f"≥ {P_BANDS[-1]:g}"
-
-
-def gate_p(p: float | _Suppressed, inputs_hidden: bool) -> float | str | _Suppressed:
-    """The exact p-value, or only its band when a count behind it is hidden.
-
-    An exact p-value (Fisher's test) is a function of the 2x2 counts: with the margins
-    published, it can be inverted to the hidden cell, so only the band is shown.
-    """
-    if p is SUPPRESSED:
-        return SUPPRESSED
-    if inputs_hidden:
-        return coarsen_p(p)  # type: ignore[arg-type]
-    return float(p)  # type: ignore[arg-type]
 
 
 # --- keys and relations ---------------------------------------------------------------------
