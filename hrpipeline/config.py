@@ -22,6 +22,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
     db_file = Path(instance_path) / "hrpipeline.sqlite"
     return {
         "SECRET_KEY": None,  # generated into instance/ on first run when absent
+        # Key of the cell-key rounding (docs/disclosure-control.md): generated into instance/
+        # on first run; every server of one database must share it, and it must never change.
+        "DISCLOSURE_KEY": None,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Disclosure control (docs/disclosure-control.md): k and the minimum denominator.
@@ -58,6 +61,8 @@ def load(app, test_config: dict[str, Any] | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
+    if not app.config.get("DISCLOSURE_KEY"):
+        app.config["DISCLOSURE_KEY"] = instance_secret(app.instance_path, "disclosure_key")
     validate(app.config)
 
 
@@ -69,12 +74,12 @@ def normalise_db_url(url: str) -> str:
     return url
 
 
-def instance_secret(instance_path: str) -> str:
-    """Read ``instance/secret_key``, creating it (mode 0600) on first run.
+def instance_secret(instance_path: str, name: str = "secret_key") -> str:
+    """Read ``instance/<name>``, creating it (mode 0600) on first run.
 
     The key never lives in the repository: ``instance/`` is git-ignored.
     """
-    path = Path(instance_path) / "secret_key"
+    path = Path(instance_path) / name
     if path.exists():
         key = path.read_text(encoding="ascii").strip()
         if key:

@@ -60,6 +60,7 @@ def app_test_config(url: str, **extra) -> dict:
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-not-for-production",
+        "DISCLOSURE_KEY": "test-disclosure-key",
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",

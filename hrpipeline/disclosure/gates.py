@@ -98,3 +98,22 @@ def gate_p(p: float | _Suppressed, inputs_hidden: bool) -> float | str | _Suppre
     if inputs_hidden:
         return coarsen_p(p)  # type: ignore[arg-type]
     return float(p)  # type: ignore[arg-type]
+
+
+def published_rate(numerator: int | _Suppressed, denominator: int | _Suppressed,
+                   policy: Policy = DEFAULT_POLICY) -> float | _Suppressed | None:
+    """A rate of two **published** (already protected) counts.
+
+    The counts are public, so their ratio tells nothing more: it is hidden only when an input
+    is hidden or the denominator is under ``min_denominator`` (a rate on too few people is
+    not shown, however it was protected). ``None`` for 0/0.
+    Example: ``published_rate(15, 40) == 0.375``; ``published_rate(5, 15)`` is ``SUPPRESSED``.
+    """
+    if numerator is SUPPRESSED or denominator is SUPPRESSED:
+        return SUPPRESSED
+    num, den = int(numerator), int(denominator)  # type: ignore[arg-type]
+    if num < 0 or den < 0 or num > den:
+        raise ValueError(f"not a proportion: {num}/{den}")
+    if den < policy.min_denominator:
+        return SUPPRESSED
+    return num / den

@@ -216,17 +216,12 @@ def _num(value: Any, lang: str, unit: str = "") -> str:
 
 def _totals(report, zone: str, year: int) -> tuple[Any, Any]:
     """Applications (entered at the first stage) and appointments (entered at the last),
-    read from the protected release so the margins are the audited, published ones."""
+    read from the protected release (the published, rounded counts)."""
     release = funnel_service.get_release(year)
     first, last = report.stages[0], report.stages[-1]
 
     def value(stage: str) -> Any:
-        try:
-            if zone == ALL:
-                return release.protected.value(("stage",), stage=stage)
-            return release.protected.value(("zone", "stage"), zone=zone, stage=stage)
-        except KeyError:
-            return 0
+        return release.count(stage, zone=None if zone == ALL else zone)
 
     return value(first), value(last)
 

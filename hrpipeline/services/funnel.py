@@ -1,335 +1,70 @@
-"""Funnel report for one catalogue entry: load in the user's scope → analyse → suppress.
+"""Funnel report for one catalogue entry: scope → the protected release → analyse → format.
 
-Releases (docs/disclosure-control.md):
-
-* A **zone release** is everything published about one zone and one campaign year: the
-  stage × group × outcome table of every campaign and of the whole year, with their margins.
-  These tables share cells, so they pass ``suppression.protect`` **together**, with the
-  funnel identity ``passed(s) = entered(s+1)`` known to the attacker and with the
-  suppression memory of earlier releases. Zones share no cells, so their releases are
-  independent.
-* The **all-zone pool** of a year is derived from the zone releases: a pooled cell is
-  published only when every zone cell behind it is published (it is then their sum, which
-  anyone could compute), otherwise it is hidden. The pool therefore adds no information to
-  what the zone releases publish, and cannot be differenced against them.
-
-Reports read their counts from these published cells and derive every rate, ratio,
-interval and p-value through the gate helpers; a statistic whose counts include a hidden
-cell is hidden or coarsened.
+Every count comes from the protected release (:mod:`hrpipeline.services.releases`): counts
+rounded to multiples of k as sums of independently rounded flows
+(:mod:`hrpipeline.disclosure.funnel`). The analysis — rates, Wilson intervals, impact ratios,
+Fisher / Holm, tiers, pooled Mantel-Haenszel — runs on those **published** counts, so no rate,
+p-value, tier or reason says anything the published counts do not (docs/disclosure-control.md).
+Only cells hidden at source stay hidden (``SUPPRESSED``), with every sum and statistic that
+needs them.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
 from hrpipeline.analysis.funnel import analyse_funnel
-from hrpipeline.disclosure.lp import (
+from hrpipeline.disclosure import (
     SUPPRESSED,
-    TOTAL,
-    Policy,
-    ProtectedRelease,
-    cell_key_from_str,
-    cell_key_str,
     coarsen_p,
-    funnel_relations,
     gate_interval,
     gate_p,
-    gate_rate,
     gate_ratio,
     gate_sum,
     is_suppressed,
-    protect,
 )
+from hrpipeline.disclosure.gates import published_rate
 from hrpipeline.domain import DEFAULT_REFERENCE_GROUP, KNOWN_BACKGROUNDS, OUTCOMES
 from hrpipeline.errors import NotFound, ValidationFailed
 from hrpipeline.extensions import db
-from hrpipeline.models import (
-    CountRecord,
-    ReleaseCache,
-    SuppressionMemory,
-    Upload,
-    User,
-    Zone,
-)
+from hrpipeline.models import Upload, User
 from hrpipeline.services import funnel_data
 from hrpipeline.services.publish import any_hidden, csv_text, policy, rounded, to_json
+from hrpipeline.services.releases import (  # noqa: F401  (re-exported for older callers)
+    FunnelRelease,
+    data_version,
+    pool_release,
+    warm_releases,
+    zone_release,
+)
+from hrpipeline.services.releases import (
+    clear_cache as _clear_releases,
+)
 from hrpipeline.services.scope import ALL, resolve_zone
 
-DIMS = ("zone", "campaign", "stage", "group", "outcome")
-LEVELS = (
-    ("zone", "campaign", "stage", "group", "outcome"),
-    ("zone", "campaign", "stage", "group"),
-    ("zone", "campaign", "stage"),
-    ("zone", "stage", "group", "outcome"),
-    ("zone", "stage", "group"),
-    ("zone", "stage"),
-    ("stage", "group", "outcome"),
-    ("stage", "group"),
-    ("stage",),
-)
 VIEWS = ("decision", "retention")
 TESTS = ("fisher", "midp", "boschloo", "ztest")
 
-
-# --- the protected release of one year -------------------------------------------------------
-
-
-class PublishedCells:
-    """The published values of a protected release: what reports may read.
-
-    Built from ``protect()``'s result, or from the database cache so that a release is
-    computed once per data version for every worker. ``status`` is internal (never shown).
-    """
-
-    def __init__(self, dims, cells: pd.DataFrame, policy: Policy, audit_passed: bool,
-                 elapsed_ms: float):
-        self.dims = tuple(dims)
-        self.cells = cells
-        self.policy = policy
-        self.audit_passed = audit_passed
-        self.elapsed_ms = elapsed_ms
-        keys = cells[list(self.dims)].itertuples(index=False, name=None)
-        self._index = {tuple(k): v for k, v in zip(keys, cells["published_value"], strict=True)}
-
-    def value(self, level, **key):
-        lev = tuple(d for d in self.dims if d in tuple(level))
-        k = tuple(key[d] if d in lev else TOTAL for d in self.dims)
-        if k not in self._index:
-            raise KeyError(k)
-        return self._index[k]
-
-    def hidden_count(self) -> tuple[int, int]:
-        hidden = int((self.cells["status"] != "published").sum())
-        return hidden, len(self.cells)
-
-    @classmethod
-    def from_protected(cls, protected: ProtectedRelease) -> PublishedCells:
-        cells = protected.cells[[*protected.dims, "status", "published_value"]].copy()
-        return cls(protected.dims, cells, protected.policy, protected.audit.passed,
-                   protected.elapsed_ms)
-
-    def to_payload(self) -> str:
-        rows = [[*(str(v) for v in key), status, None if is_suppressed(v) else int(v)]
-                for key, status, v in zip(
-                    self.cells[list(self.dims)].itertuples(index=False, name=None),
-                    self.cells["status"], self.cells["published_value"], strict=True)]
-        return json.dumps({"dims": list(self.dims), "audit_passed": self.audit_passed,
-                           "rows": rows})
-
-    @classmethod
-    def from_payload(cls, text: str, policy: Policy, elapsed_ms: float) -> PublishedCells:
-        data = json.loads(text)
-        dims = data["dims"]
-        frame = pd.DataFrame([r[: len(dims) + 1] for r in data["rows"]],
-                             columns=[*dims, "status"])
-        frame["published_value"] = pd.Series(
-            [SUPPRESSED if r[-1] is None else int(r[-1]) for r in data["rows"]], dtype=object)
-        return cls(dims, frame, policy, data["audit_passed"], elapsed_ms)
-
-
-@dataclass
-class Release:
-    year: int
-    inner: pd.DataFrame
-    protected: PublishedCells
-    stages: list[str]
-    #: ``analyse_funnel`` results per (entry, reference, test): the analysis is a pure function
-    #: of the release's counts, so it is computed once per release (i.e. per data version)
-    #: instead of on every request (the load test showed it dominating warm requests).
-    analyses: dict = field(default_factory=dict, repr=False, compare=False)
-
-
-_cache: OrderedDict[tuple, Release] = OrderedDict()
-_cache_lock = threading.Lock()
 _representation_cache: OrderedDict[tuple, object] = OrderedDict()
-_CACHE_SIZE = 16
+_cache_lock = threading.Lock()
 
 
-def data_version(zone_id: int | None = None) -> str:
-    """Changes whenever an extract (of this zone, or of any zone) is stored or replaced."""
-    uploads = select(func.count(Upload.id), func.max(Upload.id), func.max(Upload.created_at)
-                     ).where(Upload.status == "stored")
-    counts = select(func.count(CountRecord.id))
-    if zone_id is not None:
-        uploads = uploads.where(Upload.zone_id == zone_id)
-        counts = counts.where(CountRecord.zone_id == zone_id)
-    return "|".join(str(v) for v in (*db.session.execute(uploads).one(),
-                                       db.session.scalar(counts)))
+def get_zone_release(zone, year: int) -> FunnelRelease:
+    return zone_release(zone, year)
 
 
-def release_key(year: int, zone: str) -> str:
-    return f"funnel:{zone}:{year}"
-
-
-def _policy_key(pol: Policy) -> str:
-    return f"k={pol.k};den={pol.min_denominator};ext={pol.extreme_rate_min_base}"
-
-
-def _memory(key: str) -> set:
-    rows = db.session.scalars(
-        select(SuppressionMemory.cell_key).where(SuppressionMemory.release_key == key)
-    )
-    return {cell_key_from_str(r) for r in rows}
-
-
-def _remember(key: str, known: set, hidden: frozenset) -> None:
-    """Store newly hidden cells so a corrected re-upload keeps earlier suppressions."""
-    new = [k for k in hidden if k not in known]
-    if not new:
-        return
-    try:
-        db.session.add_all(
-            SuppressionMemory(release_key=key, cell_key=cell_key_str(k)) for k in new
-        )
-        db.session.commit()
-    except IntegrityError:  # a concurrent request stored them first
-        db.session.rollback()
-
-
-def _stored(key: str, version: str, pol: Policy) -> PublishedCells | None:
-    row = db.session.scalar(select(ReleaseCache).where(
-        ReleaseCache.release_key == key, ReleaseCache.data_version == version,
-        ReleaseCache.policy == _policy_key(pol)))
-    if row is None:
-        return None
-    return PublishedCells.from_payload(row.payload, pol, row.elapsed_ms)
-
-
-def _store(key: str, version: str, pol: Policy, cells: PublishedCells) -> None:
-    try:
-        db.session.execute(delete(ReleaseCache).where(ReleaseCache.release_key == key))
-        db.session.add(ReleaseCache(release_key=key, data_version=version,
-                                    policy=_policy_key(pol), payload=cells.to_payload(),
-                                    elapsed_ms=cells.elapsed_ms))
-        db.session.commit()
-    except IntegrityError:  # another worker stored the same release first
-        db.session.rollback()
-
-
-ZONE_LEVELS = tuple(level for level in LEVELS if "zone" in level)
-POOL_LEVELS = tuple(level for level in LEVELS if "zone" not in level)
-
-
-def _cached(key: tuple, build):
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    value = build()
-    with _cache_lock:
-        _cache[key] = value
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return value
-
-
-def _stage_order(inner: pd.DataFrame) -> list[str]:
-    zones = sorted(inner["zone"].unique())
-    stages = funnel_data.zone_stages(zones)
-    return stages + sorted(set(inner["stage"]) - set(stages))
-
-
-def get_zone_release(zone: Zone, year: int) -> Release:
-    """The protected release of one zone and campaign year (process and database cache)."""
-    pol = policy()
-    version = data_version(zone.id)
-    url = db.engine.url.render_as_string()
-
-    def build() -> Release:
-        inner = funnel_data.funnel_counts(year, zones=[zone])
-        if inner.empty:
-            raise NotFound(f"No funnel data for {zone.code} in {year}.")
-        stages = _stage_order(inner)
-        key = release_key(year, zone.code)
-        cells = _stored(key, version, pol)
-        if cells is None:
-            known = _memory(key)
-            relations = funnel_relations(inner, DIMS, stages=stages)
-            protected = protect(inner, DIMS, ZONE_LEVELS, pol, force_hidden=known,
-                                extra_equalities=relations)
-            _remember(key, known, protected.hidden_keys())
-            cells = PublishedCells.from_protected(protected)
-            _store(key, version, pol, cells)
-        return Release(year=year, inner=inner, protected=cells, stages=stages)
-
-    return _cached((url, "zone", zone.code, year, version, pol), build)
-
-
-def _pool_cells(zone_cells: list[PublishedCells], pol: Policy) -> pd.DataFrame:
-    """Pooled cells: the sum where every zone cell behind it is published, else hidden."""
-    frames = []
-    for level in POOL_LEVELS:
-        zone_level = ("zone", *level)
-        parts = []
-        for cells in zone_cells:
-            c = cells.cells
-            summed = [d for d in DIMS if d not in zone_level]
-            mask = (c[summed] == TOTAL).all(axis=1) & (c[list(zone_level)] != TOTAL).all(axis=1)
-            parts.append(c[mask])
-        part = pd.concat(parts, ignore_index=True)
-        if part.empty:
-            continue
-        hidden = part["published_value"].map(is_suppressed)
-        value = part["published_value"].map(lambda v: 0 if is_suppressed(v) else int(v))
-        grouped = pd.DataFrame({**{d: part[d] for d in level}, "hidden": hidden,
-                                "value": value}).groupby(list(level), sort=False).agg(
-            hidden=("hidden", "any"), value=("value", "sum")).reset_index()
-        out = pd.DataFrame({d: (grouped[d] if d in level else TOTAL) for d in DIMS})
-        out["status"] = grouped["hidden"].map(lambda h: "secondary" if h else "published")
-        out["published_value"] = pd.Series(
-            [SUPPRESSED if h else int(v) for h, v in zip(grouped["hidden"], grouped["value"],
-                                                         strict=True)], dtype=object)
-        frames.append(out)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=[*DIMS, "status", "published_value"])
-
-
-def get_release(year: int) -> Release:
-    """Every zone's release of a year plus the derived all-zone pool, as one release.
-
-    Cached in the process per data version (of all zones) like the zone releases: the pool is
-    a pure function of them, and rebuilding it took ~0.1 s per pooled request.
-    """
-    pol = policy()
-
-    def build() -> Release:
-        zones = funnel_data.zones_with_data(year)
-        if not zones:
-            raise NotFound(f"No funnel data for {year}.")
-        releases = [get_zone_release(z, year) for z in zones]
-        cells = pd.concat([r.protected.cells for r in releases]
-                          + [_pool_cells([r.protected for r in releases], pol)],
-                          ignore_index=True)
-        inner = pd.concat([r.inner for r in releases], ignore_index=True)
-        published = PublishedCells(
-            DIMS, cells, pol, all(r.protected.audit_passed for r in releases),
-            sum(r.protected.elapsed_ms for r in releases))
-        return Release(year=year, inner=inner, protected=published, stages=_stage_order(inner))
-
-    return _cached((db.engine.url.render_as_string(), "pool", year, data_version(), pol), build)
-
-
-def warm_releases() -> list[tuple[str, int, float]]:
-    """Compute every zone-year release now (after an import or the demo load)."""
-    out = []
-    for year in funnel_data.years_with_data():
-        for zone in funnel_data.zones_with_data(year):
-            release = get_zone_release(zone, year)
-            out.append((zone.code, year, release.protected.elapsed_ms))
-    return out
+def get_release(year: int) -> FunnelRelease:
+    return pool_release(year)
 
 
 def clear_cache() -> None:
+    _clear_releases()
     with _cache_lock:
-        _cache.clear()
         _representation_cache.clear()
 
 
@@ -389,70 +124,37 @@ class FunnelReport:
             "excluded_groups": self.excluded_groups,
             "family_size": self.family_size,
             "synthetic": self.synthetic,
+            "rounding": {"base": self.k, "method": "cell-key random rounding",
+                         "rule": f"every count is rounded to a multiple of {self.k}; rates, "
+                                 "intervals and tests are computed from the rounded counts; "
+                                 f"no rate on fewer than {self.min_denominator} persons"},
             "suppression": {"symbol": "x", "k": self.k,
-                            "rule": "counts 1..k-1 and rates on fewer than "
-                                    f"{self.min_denominator} persons are hidden"},
+                            "rule": "x = hidden at source, or a rate on fewer than "
+                                    f"{self.min_denominator} persons"},
         }
 
     def to_csv(self) -> str:
         stage_part = csv_text(self.rows, self.ROW_COLUMNS)
         comp_part = csv_text(self.comparisons, self.COMPARISON_COLUMNS)
         header = (f"# {self.zone_label} / {self.period_label}; reference group {self.reference};"
-                  f" x = hidden to protect privacy (k = {self.k})\n")
+                  f" counts rounded to multiples of {self.k} to protect privacy, rates from the"
+                  " rounded counts; x = hidden\n")
         return header + stage_part + "\n" + comp_part
 
 
-def _select(release: Release, entry: funnel_data.CatalogueEntry):
-    """Raw counts of one entry, the strata to pool over, and a published-value lookup."""
-    inner = release.inner
-    p = release.protected
+def _select(release: FunnelRelease, entry: funnel_data.CatalogueEntry):
+    """Published counts of one entry, the strata to pool over, and a published-value lookup."""
     if entry.zone == ALL:
-        counts = inner
-        strata = ["zone", "campaign"]
-
-        def pub(stage, group=None, outcome=None):
-            if group is None:
-                return p.value(("stage",), stage=stage)
-            if outcome is None:
-                return p.value(("stage", "group"), stage=stage, group=group)
-            return p.value(("stage", "group", "outcome"), stage=stage, group=group,
-                           outcome=outcome)
+        zone, campaign, strata = None, None, ["zone", "campaign"]
     elif entry.campaign is None:
-        counts = inner[inner["zone"] == entry.zone]
-        strata = ["campaign"]
-
-        def pub(stage, group=None, outcome=None):
-            if group is None:
-                return p.value(("zone", "stage"), zone=entry.zone, stage=stage)
-            if outcome is None:
-                return p.value(("zone", "stage", "group"), zone=entry.zone, stage=stage,
-                               group=group)
-            return p.value(("zone", "stage", "group", "outcome"), zone=entry.zone,
-                           stage=stage, group=group, outcome=outcome)
+        zone, campaign, strata = entry.zone, None, ["campaign"]
     else:
-        counts = inner[(inner["zone"] == entry.zone) & (inner["campaign"] == entry.campaign)]
-        strata = []
+        zone, campaign, strata = entry.zone, entry.campaign, []
 
-        def pub(stage, group=None, outcome=None):
-            kw = {"zone": entry.zone, "campaign": entry.campaign, "stage": stage}
-            if group is None:
-                return p.value(("zone", "campaign", "stage"), **kw)
-            if outcome is None:
-                return p.value(("zone", "campaign", "stage", "group"), group=group, **kw)
-            return p.value(("zone", "campaign", "stage", "group", "outcome"), group=group,
-                           outcome=outcome, **kw)
+    def pub(stage, group=None, outcome=None):
+        return release.count(stage, group, outcome, zone=zone, campaign=campaign)
 
-    def safe(stage, group=None, outcome=None):
-        try:
-            return pub(stage, group, outcome)
-        except KeyError:  # structural zero: the combination never occurs
-            return 0
-
-    return counts, strata, safe
-
-
-def _source_hidden(counts: pd.DataFrame) -> bool:
-    return "source_suppressed" in counts and bool(counts["source_suppressed"].fillna(False).any())
+    return release.counts_frame(zone, campaign), strata, pub, release.hidden_cells(zone, campaign)
 
 
 def funnel_report(user: User, zone: str, period: str, *, reference: str = DEFAULT_REFERENCE_GROUP,
@@ -473,16 +175,15 @@ def funnel_report(user: User, zone: str, period: str, *, reference: str = DEFAUL
         raise NotFound(f"No published funnel table for {zone} / {period}.")
     release = get_release(entry.year) if zone_obj is None else get_zone_release(
         zone_obj, entry.year)
-    counts, strata, pub = _select(release, entry)
-    pol = release.protected.policy
+    counts, strata, pub, source_hidden = _select(release, entry)
+    pol = policy()
     analysis_key = (entry.key, reference, test, pol.min_denominator)
     result = release.analyses.get(analysis_key)
     if result is None:
-        analysis_counts = counts[~counts["source_suppressed"].fillna(False)] if _source_hidden(
-            counts) else counts
-        analysis_counts = analysis_counts.assign(n=analysis_counts["n"].astype(int))
+        # The analysis sees the published (rounded) counts only: every statistic below is a
+        # function of numbers the reader is shown.
         result = analyse_funnel(
-            analysis_counts[[*strata, "stage", "group", "outcome", "n"]],
+            counts[[*strata, "stage", "group", "outcome", "n"]],
             stages=release.stages, reference=reference, strata=strata, test=test,
             min_denominator=pol.min_denominator,
         )
@@ -492,7 +193,7 @@ def funnel_report(user: User, zone: str, period: str, *, reference: str = DEFAUL
     pooled = _published_pooled(result, view, release, entry, strata)
     unknown = [
         {"stage": u.stage, "unknown": pub(u.stage, "unknown"),
-         "share": gate_rate(pub(u.stage, "unknown"), pub(u.stage), pol)}
+         "share": _r(published_rate(pub(u.stage, "unknown"), pub(u.stage), pol))}
         for u in result.unknown
     ]
     hidden = sum(1 for r in rows for c in ("entered", "passed", "failed", "withdrew", "pending")
@@ -505,7 +206,7 @@ def funnel_report(user: User, zone: str, period: str, *, reference: str = DEFAUL
         "hidden_share": (hidden / total) if total else 0.0,
         "pending_total": pending,
         "unknown_at_first_stage": unknown[0]["unknown"] if unknown else 0,
-        "source_suppressed": _source_hidden(counts),
+        "source_suppressed": source_hidden > 0,
         "advice": _advice(entry, hidden, total),
     }
     excluded = [{"group": g, "reason_code": code} for g, code in result.excluded_groups.items()]
@@ -552,8 +253,8 @@ def _published_rows(result, pub, pol) -> list[dict[str, Any]]:
         n = {o: pub(g.stage, g.group, o) for o in OUTCOMES}
         decisions = gate_sum(n["passed"], n["failed"])
         retention_base = gate_sum(n["passed"], n["failed"], n["withdrew"])
-        pass_rate = gate_rate(n["passed"], decisions, pol)
-        retention = gate_rate(n["passed"], retention_base, pol)
+        pass_rate = published_rate(n["passed"], decisions, pol)
+        retention = published_rate(n["passed"], retention_base, pol)
         dec_ci = gate_interval(*(_ci(g.decision_ci)), is_suppressed(pass_rate) or g.decision_ci is None)
         ret_ci = gate_interval(*(_ci(g.retention_ci)), is_suppressed(retention) or g.retention_ci is None)
         rows.append({
@@ -562,8 +263,8 @@ def _published_rows(result, pub, pol) -> list[dict[str, Any]]:
             "pass_rate_high": _hi(dec_ci),
             "retention_rate": _r(retention), "retention_rate_low": _lo(ret_ci),
             "retention_rate_high": _hi(ret_ci),
-            "cumulative": _r(gate_rate(n["passed"], pub(first, g.group), pol)),
-            "share": _r(gate_rate(entered, pub(g.stage), pol)),
+            "cumulative": _r(published_rate(n["passed"], pub(first, g.group), pol)),
+            "share": _r(published_rate(entered, pub(g.stage), pol)),
         })
     return rows
 
@@ -600,8 +301,8 @@ def _published_comparisons(result, pub, pol, view, reference):
         r_pass = pub(row.stage, reference, "passed")
         r_not = gate_sum(*(pub(row.stage, reference, o) for o in not_pass))
         hidden = any_hidden(f_pass, f_not, r_pass, r_not)
-        f_rate = gate_rate(f_pass, gate_sum(f_pass, f_not), pol)
-        r_rate = gate_rate(r_pass, gate_sum(r_pass, r_not), pol)
+        f_rate = published_rate(f_pass, gate_sum(f_pass, f_not), pol)
+        r_rate = published_rate(r_pass, gate_sum(r_pass, r_not), pol)
         ratio = gate_ratio(f_rate, r_rate)
         ratio_ci = gate_interval(*(_ci(c.ratio_ci)), hidden or is_suppressed(ratio)
                                  or c.ratio_ci is None)
@@ -671,22 +372,20 @@ def _reason_text(code: str, tier: str, pol, p_adj) -> str:
 
 
 def _published_pooled(result, view, release, entry, strata) -> list[dict[str, Any]]:
-    """Pooled statistics over strata (campaigns or zones); gated when a stratum cell is hidden.
+    """Pooled statistics over strata (campaigns or zones), from the published counts.
 
-    An exact statistic over strata can be inverted to a hidden stratum cell, so when any
-    stratum count behind it is hidden only coarse results are shown (p band, direction,
+    Where a stratum cell behind a comparison was hidden at source, the pooled statistic leaves
+    that stratum out and would mislead, so only coarse results are shown (p band, direction,
     homogeneity verdict).
     """
     if not strata:
         return []
-    cells = release.protected.cells
-    # Inner cells: no dimension summed.
-    part = cells[(cells[list(DIMS)] != TOTAL).all(axis=1)]
+    part = release.published.cells
     if entry.zone != ALL:
         part = part[part["zone"] == entry.zone]
     hidden_stage_groups = {
-        (s, g) for s, g, v in zip(part["stage"], part["group"], part["published_value"],
-                                  strict=True) if is_suppressed(v)
+        (s, g) for s, g, v in zip(part["stage"], part["group"], part["n"], strict=True)
+        if is_suppressed(v)
     }
     out = []
     for row in result.pooled:
@@ -751,7 +450,7 @@ def _add_representation(report: FunnelReport, zone_obj, pol, pub) -> None:
     report.benchmark_label = result.source_label
     for row in result.rows:
         hidden = row.population in hidden_pops
-        share = gate_rate(row.observed, row.n, pol) if not hidden else SUPPRESSED
+        share = published_rate(row.observed, row.n, pol) if not hidden else SUPPRESSED
         report.representation.append({
             "stage": row.population, "group": row.group,
             "share": _r(share), "benchmark_share": round(row.benchmark_share, 4),

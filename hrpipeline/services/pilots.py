@@ -68,14 +68,12 @@ on the extract's reference date are left out).
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import case, func, select
 
@@ -83,20 +81,12 @@ from hrpipeline.analysis import pilot as P
 from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     TOTAL,
-    AuditReport,
-    CellBound,
-    Failure,
-    Relation,
-    _Auditor,
-    _base_points,
-    _build,
-    _run_audit,
-    funnel_relations,
     gate_p,
     gate_rate,
     is_suppressed,
     protect,
 )
+from hrpipeline.disclosure.tables import SummedTable
 from hrpipeline.domain import BACKGROUNDS, DEFAULT_STAGES
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
 from hrpipeline.extensions import db
@@ -380,7 +370,36 @@ def decision_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
     wide = wide.rename(columns={"failed": "not_passed"})
     wide = wide[["zone", "period", "group", "passed", "not_passed", "year", "campaign"]].astype(
         {"passed": int, "not_passed": int, "year": int})
+    wide = _published_decisions(wide, info.target)
     return wide, (after[0] if after else _after_all(wide))
+
+
+def _published_decisions(wide: pd.DataFrame, stage: str) -> pd.DataFrame:
+    """The same rows with the funnel release's published (rounded) counts instead of the true
+    ones; a row with a cell hidden at source is left out whole (its rate cannot be computed)."""
+    from hrpipeline.services import releases
+
+    zones = {z.code: z for z in db.session.scalars(
+        select(Zone).where(Zone.code.in_(set(wide["zone"]) or {"-"})))}
+    keep, passed, failed = [], [], []
+    for (code, year), part in wide.groupby(["zone", "year"], sort=False):
+        try:
+            release = releases.zone_release(zones[code], int(year))
+        except (KeyError, NotFound):
+            continue
+        for idx, group, campaign in zip(part.index, part["group"], part["campaign"],
+                                        strict=True):
+            p = release.count(stage, group, "passed", zone=code, campaign=campaign)
+            f = release.count(stage, group, "failed", zone=code, campaign=campaign)
+            if is_suppressed(p) or is_suppressed(f):
+                continue
+            keep.append(idx)
+            passed.append(int(p))
+            failed.append(int(f))
+    out = wide.loc[keep].copy()
+    out["passed"] = passed
+    out["not_passed"] = failed
+    return out.reset_index(drop=True)
 
 
 def _counted_decisions(codes: list[str], stage: str) -> list[tuple]:
@@ -583,59 +602,6 @@ def _outcome_names(outcome: str) -> tuple[str, str]:
 _DERIVABLE, _HIDDEN, _PRIVATE = "derivable", "hidden", "private"
 
 
-class _FunnelKnowledge:
-    """What the funnel releases publish about a decision pilot's rows (cached zone releases)."""
-
-    def __init__(self, rows: pd.DataFrame, stage: str):
-        from hrpipeline.services import funnel
-
-        wanted = set(zip(rows["zone"], rows["year"], strict=True))
-        zones = {z.code: z for z in db.session.scalars(
-            select(Zone).where(Zone.code.in_({z for z, _y in wanted} or {"-"})))}
-        groups = set(rows["group"])
-        # (zone, year, group, funnel outcome) -> {campaign or TOTAL: published value}
-        self.cells: dict[tuple, dict[str, Any]] = {}
-        self.releases: list[tuple[int, Any]] = []  # (year, cached zone release)
-        for code, year in sorted(wanted):
-            try:
-                release = funnel.get_zone_release(zones[code], int(year))
-            except (KeyError, NotFound):
-                continue  # nothing published: every row of it counts as hidden
-            self.releases.append((int(year), release))
-            c = release.protected.cells
-            mine = c[(c["zone"] == code) & (c["stage"] == stage) & c["group"].isin(groups)
-                     & c["outcome"].isin(("passed", "failed"))]
-            for campaign, group, outcome, value in zip(
-                    mine["campaign"], mine["group"], mine["outcome"], mine["published_value"],
-                    strict=True):
-                self.cells.setdefault((code, int(year), group, outcome), {})[campaign] = value
-
-    @staticmethod
-    def _outcome(outcome: str) -> str:
-        return "passed" if outcome == "passed" else "failed"  # not_passed = failed
-
-    def block(self, row) -> tuple:
-        return (row.zone, int(row.year), row.group, self._outcome(row.outcome))
-
-    def row_known(self, row) -> bool:
-        published = self.cells.get(self.block(row))
-        if published is None:
-            return False
-        value = published.get(row.campaign, 0)  # absent from the release: a structural zero
-        return not is_suppressed(value) and int(value) == int(row.n)
-
-    def block_known(self, block: tuple, rows: list) -> bool:
-        """The rows' sum from the zone's year cell minus its other, published campaigns."""
-        published = self.cells.get(block)
-        if published is None or is_suppressed(published.get(TOTAL, SUPPRESSED)):
-            return False
-        mine = {r.campaign for r in rows}
-        others = [v for c, v in published.items() if c != TOTAL and c not in mine]
-        if any(is_suppressed(v) for v in others):
-            return False
-        return int(published[TOTAL]) - sum(int(v) for v in others) == sum(int(r.n) for r in rows)
-
-
 def first_year_cells(codes: list[str], pol) -> dict[tuple[str, int, str], tuple[Any, Any]]:
     """The retention page's first-year cohort table per zone, as published.
 
@@ -765,228 +731,23 @@ def _sum_cells(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _protect(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str, pol,
              target: str | None = None):
-    """The pilot table through ``protect``, consistent with the funnel and retention pages.
+    """The pilot table as published.
 
-    Decision pilots also build the looser candidate (``_looser``: only the inner cells holding
-    a zone row the funnel hides, or publishes with another value, are force-hidden; ``protect``
-    chooses the secondary suppressions, repaired while the joint audit of the zones' funnel
-    releases and the candidate fails, ``_JointFunnelModel``) and publish it when it passes and
-    publishes more cells than the conservative table (``_conservative``). Otherwise, and for
-    retention pilots, the conservative table.
+    Decision pilots count funnel cells at the target stage, and ``decision_counts`` reads them
+    from the funnel's protected release (rounded counts): every pilot cell is a sum of numbers
+    the funnel page publishes, so it is published whole (``SummedTable``) and adds nothing.
+    Retention pilots keep the conservative rule against the retention page's first-year table.
     """
     rows = _zone_rows(counts, definition, outcome)
     if rows.empty:
         return None
-    knowledge = (_FunnelKnowledge(rows, target) if outcome == P.DECISION
-                 else _FirstYearKnowledge(rows, pol))
-    conservative = _conservative(rows, knowledge, pol)
     if outcome == P.DECISION:
-        candidate = _looser(rows, knowledge, definition, target, pol)
-        if candidate is not None and _n_published(candidate) > _n_published(conservative):
-            return candidate
-    return conservative
+        return SummedTable.build(_sum_cells(rows), DIMS, LEVELS)
+    return _conservative(rows, _FirstYearKnowledge(rows, pol), pol)
 
 
 def _n_published(protected) -> int:
     return sum(not is_suppressed(v) for v in protected.cells["published_value"])
-
-
-#: Rounds of "hide a published pilot cell touching each cell the joint audit reopens".
-MAX_REPAIRS = 12
-
-
-def _looser(rows: pd.DataFrame, knowledge: _FunnelKnowledge, definition: P.PilotDefinition,
-            stage: str, pol):
-    """The looser candidate, or None when no candidate passes the joint audit.
-
-    Start by force-hiding only the inner cells holding a zone row the funnel does not publish
-    (with the same value) and let ``protect`` choose the secondary suppressions. While the joint
-    audit of the funnel releases and the candidate fails, force-hide as well, for each failing
-    funnel or pilot cell, one published pilot cell holding its rows (or else rows of its zone,
-    campaign and group), the most aggregated first, and protect again (at most
-    ``MAX_REPAIRS`` rounds).
-    """
-    joint = _JointFunnelModel(rows, knowledge, definition, stage)
-    force = {tuple(getattr(r, d) for d in DIMS) for r in rows.itertuples(index=False)
-             if not knowledge.row_known(r)}
-    for _round in range(MAX_REPAIRS + 1):
-        candidate = protect(_sum_cells(rows), DIMS, LEVELS, pol, force_hidden=force)
-        report = joint.audit(candidate, pol)
-        if report.passed:
-            return candidate
-        chosen: set[tuple] = set()
-        for failure in report.failures:
-            touched = joint.touching([failure], candidate) - force
-            if touched and not touched & chosen:
-                # margins first: they are what adds up to a hidden funnel or pilot cell
-                chosen.add(max(touched, key=lambda k: (k.count(TOTAL), k)))
-        if not chosen:
-            return None
-        force |= chosen
-    return None
-
-
-class _JointFunnelModel:
-    """What an attacker reading both pages knows: the pilot's zone funnel releases as published
-    (their hidden cells, the funnel identities) and every published pilot cell as a known
-    equation ``Σ zone funnel cells == value``. Only the years the pilot covers are involved (the
-    other years share no cell with the pilot table). The audit checks the hidden funnel cells
-    and the hidden pilot cells (``_pilot_bounds``)."""
-
-    def __init__(self, rows: pd.DataFrame, knowledge: _FunnelKnowledge,
-                 definition: P.PilotDefinition, stage: str):
-        from hrpipeline.services import funnel
-
-        self.dims = ("year", *funnel.DIMS)
-        self.levels = [("year", *level) for level in funnel.ZONE_LEVELS]
-        arms = dict(zip(rows["zone"], rows["arm"], strict=True))
-        groups = (definition.focal_group, definition.reference_group)
-        frames: list[pd.DataFrame] = []
-        self.hidden: list[tuple] = []
-        self.relations: list[Relation] = []
-        self.plan = _plan(rows, knowledge)
-        self.pilot_failures: set[tuple] = set()  # pilot keys an audit found pinned
-        for year, release in knowledge.releases:
-            y = str(year)
-            frames.append(release.inner.assign(year=y)[[*self.dims, "n", "source_suppressed"]])
-            cells = release.protected.cells
-            gone = cells[cells["published_value"].map(is_suppressed)]
-            self.hidden += [(y, *k) for k in
-                            gone[list(funnel.DIMS)].itertuples(index=False, name=None)]
-            self.relations += [Relation(tuple(((y, *k), c) for k, c in r.terms), r.rhs)
-                               for r in funnel_relations(release.inner, funnel.DIMS,
-                                                         stages=release.stages)]
-        self.inner = pd.concat(frames, ignore_index=True) if frames else None
-        # every pilot cell key (all LEVELS) -> the funnel inner keys it adds up
-        self.members: dict[tuple, list[tuple]] = {}
-        for r in (self.inner.itertuples(index=False) if self.inner is not None else ()):
-            if (r.stage != stage or r.outcome not in ("passed", "failed")
-                    or r.group not in groups or r.zone not in arms):
-                continue
-            period = _period_label(int(r.year), r.campaign)
-            full = (arms[r.zone], P.AFTER if _after(period, definition.start) else P.BEFORE,
-                    period, r.group, "passed" if r.outcome == "passed" else "not_passed")
-            for level in LEVELS:
-                key = tuple(v if d in level else TOTAL for d, v in zip(DIMS, full, strict=True))
-                self.members.setdefault(key, []).append(tuple(getattr(r, d) for d in self.dims))
-
-    def _published(self, protected) -> list[tuple[tuple, int]]:
-        cells = protected.cells
-        return [(tuple(k), int(v)) for k, v in zip(
-            cells[list(DIMS)].itertuples(index=False, name=None), cells["published_value"],
-            strict=True) if not is_suppressed(v) and tuple(k) in self.members]
-
-    def audit(self, protected, pol) -> AuditReport:
-        """The suppression audit of the funnel releases with the published pilot cells as extra
-        equalities, extended to the hidden pilot cells (``_pilot_bounds``)."""
-        if self.inner is None:  # no funnel release: nothing to combine with
-            return protected.audit
-        relations = [Relation(tuple((t, 1.0) for t in self.members[key]), float(value))
-                     for key, value in self._published(protected)]
-        model = _build(self.inner, self.dims, self.levels, "n", [*self.relations, *relations])
-        points = _base_points(model)
-        mask = self._mask(model)
-        report = _run_audit(model, mask, pol, points)
-        bounds, failures = self._pilot_bounds(model, mask, pol, points, protected)
-        if not bounds:
-            return report
-        return replace(report, passed=report.passed and not failures,
-                       bounds=[*report.bounds, *bounds], failures=[*report.failures, *failures])
-
-    def _mask(self, model) -> np.ndarray:
-        mask = np.zeros(len(model.row_keys), bool)
-        mask[[model.key_to_row[tuple(h)] for h in self.hidden]] = True
-        return mask
-
-    @staticmethod
-    def _sum_bounds(aud, model, members) -> tuple[float, float]:
-        """Exact min and max of a sum of funnel inner cells for the attacker of ``aud`` (the
-        audit's LPs, per connected component; a free part has no upper bound)."""
-        index = {t: j for j, t in enumerate(model.inner_keys)}
-        js = np.asarray(sorted({index[t] for t in members}), dtype=np.int64)
-        lo = hi = float(model.v[js][aud.known[js]].sum())
-        parts: dict[int, list[int]] = {}
-        for j in js[~aud.known[js]]:
-            v = int(aud.var_of[j])
-            parts.setdefault(int(aud.comp[v]), []).append(v)
-        for c, vs in parts.items():
-            if not aud.comp_has_rows[c]:
-                lo += float(aud.lb[vs].sum())
-                hi = math.inf
-                continue
-            a, b, _rows, _extra = aud._solve(c, tuple(sorted(vs)))
-            lo += a
-            hi += b
-        return lo, hi
-
-    def _pilot_bounds(self, model, mask, pol, points, protected) -> tuple[list, list]:
-        """Every hidden pilot cell is a checked quantity, like a hidden funnel cell: its sum of
-        zone cells must keep a feasible interval at least k wide given everything both pages
-        publish (witnesses first, then exact LPs). Not checked: cells that are sums of numbers
-        the funnel page publishes (``_plan``: derivable), and cells the funnel releases alone
-        pin at least as narrowly - hiding them protects nothing, and what the attacker learns
-        there is the funnel page's (its own hidden cells are checked by the audit above)."""
-        cells = protected.cells
-        hidden = [tuple(k) for k, v in zip(cells[list(DIMS)].itertuples(index=False, name=None),
-                                           cells["published_value"], strict=True)
-                  if is_suppressed(v) and tuple(k) in self.members
-                  and self.plan.get(tuple(k)) != _DERIVABLE]
-        if not hidden:
-            return [], []
-        aud = _Auditor(model, mask, pol, points)
-        index = {t: j for j, t in enumerate(model.inner_keys)}
-        k = pol.k
-        alone = None
-        bounds, failures = [], []
-        for key in hidden:
-            js = sorted({index[t] for t in self.members[key]})
-            seen = [float(p[js].sum()) for p in aud.points]
-            if max(seen) - min(seen) >= k - 1e-7:
-                continue  # two feasible tables already set it k apart
-            lo, hi = self._sum_bounds(aud, model, self.members[key])
-            ok = hi - lo >= k - 1e-7
-            if not ok:
-                if alone is None:  # the funnel releases without the pilot page
-                    bare = _build(self.inner, self.dims, self.levels, "n", self.relations)
-                    alone = (bare, _Auditor(bare, self._mask(bare), pol, _base_points(bare)))
-                a, b = self._sum_bounds(alone[1], alone[0], self.members[key])
-                ok = b - a <= hi - lo + 1e-7
-            bounds.append(CellBound(key, lo, hi, True, ok))
-            if not ok:
-                failures.append(Failure("narrow_interval", key,
-                                        f"pilot cell: feasible interval [{lo:g}, {hi:g}] "
-                                        f"narrower than {k}"))
-                self.pilot_failures.add(key)
-        return bounds, failures
-
-    def touching(self, failures, protected) -> set[tuple]:
-        """Published pilot cells holding a failing cell's rows (a failing pilot cell's: its zone
-        cells); when there are none (the failing cell is at another stage or outcome), those
-        holding a row of its year, zone, campaign and group (the funnel identities and totals
-        link them)."""
-        for dims in (self.dims, ("year", "zone", "campaign", "group")):
-            where = [self.dims.index(d) for d in dims]
-            failing = [tuple(t[i] for i in where) for f in failures
-                       for t in (self.members[f.key] if f.key in self.pilot_failures
-                                 else [f.key])]
-            out = set()
-            for key, _value in self._published(protected):
-                for t in self.members[key]:
-                    row = tuple(t[i] for i in where)
-                    if any(all(a in (TOTAL, b) for a, b in zip(fk, row, strict=True))
-                           for fk in failing):
-                        out.add(key)
-                        break
-            if out:
-                return out
-        return set()
-
-
-def joint_funnel_audit(rows: pd.DataFrame, knowledge: _FunnelKnowledge,
-                       definition: P.PilotDefinition, stage: str, protected,
-                       pol) -> AuditReport:
-    """The joint audit of the zone funnel releases and a pilot table (``_JointFunnelModel``)."""
-    return _JointFunnelModel(rows, knowledge, definition, stage).audit(protected, pol)
 
 
 def _conservative(rows: pd.DataFrame, knowledge, pol):

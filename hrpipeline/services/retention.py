@@ -70,8 +70,8 @@ from hrpipeline.domain import (
 from hrpipeline.errors import DomainError, NotFound, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.models import ReleaseCache, SuppressionMemory, Upload, User, WorkforceRecord, Zone
-from hrpipeline.services.funnel import PublishedCells, data_version
 from hrpipeline.services.publish import any_hidden, csv_text, policy, rounded, to_json
+from hrpipeline.services.releases import PublishedCells, data_version
 from hrpipeline.services.scope import resolve_zone
 
 WINDOW_START = dt.date(2015, 1, 1)

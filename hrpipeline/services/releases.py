@@ -1,0 +1,272 @@
+"""The one door to protection: protected releases per (scope, data version), cached.
+
+A funnel release is built once per zone, campaign year and data version by
+:func:`hrpipeline.disclosure.funnel.protect_funnel` (counts → independent flows → cell-key
+rounding to base k → every published count a sum of rounded flows). The all-zone pool of a
+year is the sum of its zones' releases (so the pool, a zone and a campaign table are sums of
+the same rounded flows, and can be compared or subtracted without learning anything new).
+
+Every service that publishes a funnel number reads it here: reports, charts, CSV, API,
+briefings and pilots. Nothing reads true counts to publish them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from flask import current_app
+from sqlalchemy import func, select
+
+from hrpipeline.disclosure.funnel import PublishedFunnel, protect_funnel
+from hrpipeline.disclosure.lp import TOTAL, Policy, ProtectedRelease
+from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed, is_suppressed
+from hrpipeline.errors import NotFound
+from hrpipeline.extensions import db
+from hrpipeline.models import CountRecord, Upload, Zone
+from hrpipeline.services import funnel_data
+from hrpipeline.services.publish import policy
+
+_CACHE_SIZE = 32
+_cache: OrderedDict[tuple, FunnelRelease] = OrderedDict()
+_cache_lock = threading.Lock()
+# One builder per release at a time: concurrent first requests wait for it, not rebuild it.
+_build_locks: dict[tuple, threading.Lock] = defaultdict(threading.Lock)
+
+
+def disclosure_key() -> bytes:
+    """The deployment's rounding key (``DISCLOSURE_KEY``; see docs/disclosure-control.md)."""
+    return str(current_app.config["DISCLOSURE_KEY"]).encode("utf-8")
+
+
+def data_version(zone_id: int | None = None) -> str:
+    """Changes whenever an extract (of this zone, or of any zone) is stored or replaced."""
+    uploads = select(func.count(Upload.id), func.max(Upload.id), func.max(Upload.created_at)
+                     ).where(Upload.status == "stored")
+    counts = select(func.count(CountRecord.id))
+    if zone_id is not None:
+        uploads = uploads.where(Upload.zone_id == zone_id)
+        counts = counts.where(CountRecord.zone_id == zone_id)
+    return "|".join(str(v) for v in (*db.session.execute(uploads).one(),
+                                       db.session.scalar(counts)))
+
+
+_ALL = None  # a summed dimension in a lookup key
+
+
+@dataclass
+class FunnelRelease:
+    """The published funnel counts of one year (one zone, or every zone) and lookups on them.
+
+    ``count(stage, group, outcome, zone=, campaign=)`` sums published cells (``None`` = all);
+    a sum that includes a cell hidden at source is ``SUPPRESSED``.
+    """
+
+    year: int
+    zones: list[str]
+    published: PublishedFunnel
+    stages: list[str]
+    elapsed_ms: float = 0.0
+    #: ``analyse_funnel`` results per (entry, reference, test): a pure function of the published
+    #: counts, computed once per release instead of on every request.
+    analyses: dict = field(default_factory=dict, repr=False, compare=False)
+    _sums: dict | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def base(self) -> int:
+        return self.published.base
+
+    def _index(self) -> dict:
+        if self._sums is None:
+            sums: dict[tuple, Any] = defaultdict(int)
+            c = self.published.cells
+            for zone, campaign, stage, group, outcome, n in c[
+                    ["zone", "campaign", "stage", "group", "outcome", "n"]].itertuples(
+                    index=False, name=None):
+                for z, cp in ((zone, campaign), (zone, _ALL), (_ALL, _ALL)):
+                    for g in (group, _ALL):
+                        for o in (outcome, _ALL):
+                            key = (z, cp, stage, g, o)
+                            if n is SUPPRESSED or sums[key] is SUPPRESSED:
+                                sums[key] = SUPPRESSED
+                            else:
+                                sums[key] += int(n)
+            self._sums = dict(sums)
+        return self._sums
+
+    def count(self, stage: str, group: str | None = None, outcome: str | None = None, *,
+              zone: str | None = None, campaign: str | None = None) -> int | _Suppressed:
+        """A published count (0 where the combination never occurs: a structural zero)."""
+        if campaign is not None and zone is None:
+            raise ValueError("a campaign is looked up within a zone")
+        return self._index().get((zone, campaign, stage, group, outcome), 0)
+
+    def value(self, level: tuple[str, ...], **key: Any) -> int | _Suppressed:
+        """``count`` addressed by level and key, e.g. ``value(("zone", "stage"), zone=.., stage=..)``."""
+        lev = set(level)
+        return self.count(key["stage"], key.get("group") if "group" in lev else None,
+                          key.get("outcome") if "outcome" in lev else None,
+                          zone=key.get("zone") if "zone" in lev else None,
+                          campaign=key.get("campaign") if "campaign" in lev else None)
+
+    def counts_frame(self, zone: str | None = None, campaign: str | None = None
+                     ) -> pd.DataFrame:
+        """Published cells of one table (source-hidden cells left out), for the analysis."""
+        c = self.published.cells
+        if zone is not None:
+            c = c[c["zone"] == zone]
+        if campaign is not None:
+            c = c[c["campaign"] == campaign]
+        c = c[[n is not SUPPRESSED for n in c["n"]]]
+        out = c[["zone", "campaign", "stage", "group", "outcome"]].copy()
+        out["n"] = c["n"].astype("int64").to_numpy()
+        return out
+
+    def hidden_cells(self, zone: str | None = None, campaign: str | None = None) -> int:
+        c = self.published.cells
+        if zone is not None:
+            c = c[c["zone"] == zone]
+        if campaign is not None:
+            c = c[c["campaign"] == campaign]
+        return int(sum(n is SUPPRESSED for n in c["n"]))
+
+
+def _stage_order(zone_codes: list[str], present: set[str]) -> list[str]:
+    stages = funnel_data.zone_stages(sorted(zone_codes))
+    return stages + sorted(present - set(stages))
+
+
+def _cached(key: tuple, build):
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        lock = _build_locks[key]
+    with lock:
+        with _cache_lock:
+            if key in _cache:
+                return _cache[key]
+        value = build()
+        with _cache_lock:
+            _cache[key] = value
+            _build_locks.pop(key, None)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return value
+
+
+def zone_release(zone: Zone, year: int) -> FunnelRelease:
+    """The protected funnel release of one zone and campaign year."""
+    import time
+
+    pol = policy()
+    version = data_version(zone.id)
+
+    def build() -> FunnelRelease:
+        t0 = time.perf_counter()
+        inner = funnel_data.funnel_counts(year, zones=[zone])
+        if inner.empty:
+            raise NotFound(f"No funnel data for {zone.code} in {year}.")
+        stages = _stage_order([zone.code], set(inner["stage"]))
+        published = protect_funnel(inner, stages, pol.k, disclosure_key())
+        return FunnelRelease(year=year, zones=[zone.code], published=published,
+                             stages=stages, elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    return _cached((db.engine.url.render_as_string(), "zone", zone.code, year, version,
+                    pol, disclosure_key()), build)
+
+
+def pool_release(year: int) -> FunnelRelease:
+    """Every zone's release of a year together: the all-zone pool is their sum."""
+    pol = policy()
+
+    def build() -> FunnelRelease:
+        zones = funnel_data.zones_with_data(year)
+        if not zones:
+            raise NotFound(f"No funnel data for {year}.")
+        parts = [zone_release(z, year) for z in zones]
+        cells = pd.concat([p.published.cells for p in parts], ignore_index=True)
+        published = PublishedFunnel(
+            cells=cells, flows=[f for p in parts for f in p.published.flows], base=pol.k,
+            stages=_stage_order([z.code for z in zones], set(cells["stage"])))
+        return FunnelRelease(year=year, zones=[z.code for z in zones], published=published,
+                             stages=published.stages,
+                             elapsed_ms=sum(p.elapsed_ms for p in parts))
+
+    return _cached((db.engine.url.render_as_string(), "pool", year, data_version(), pol,
+                    disclosure_key()), build)
+
+
+def warm_releases() -> list[tuple[str, int, float]]:
+    """Build every zone-year release now (after an import or the demo load)."""
+    out = []
+    for year in funnel_data.years_with_data():
+        for zone in funnel_data.zones_with_data(year):
+            release = zone_release(zone, year)
+            out.append((zone.code, year, release.elapsed_ms))
+    return out
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+# --- tables protected by cell suppression (retention) ----------------------------------------
+
+
+class PublishedCells:
+    """The published values of a protected release: what reports may read.
+
+    Built from ``protect()``'s result, or from the database cache so that a release is
+    computed once per data version for every worker. ``status`` is internal (never shown).
+    """
+
+    def __init__(self, dims, cells: pd.DataFrame, policy: Policy, audit_passed: bool,
+                 elapsed_ms: float):
+        self.dims = tuple(dims)
+        self.cells = cells
+        self.policy = policy
+        self.audit_passed = audit_passed
+        self.elapsed_ms = elapsed_ms
+        keys = cells[list(self.dims)].itertuples(index=False, name=None)
+        self._index = {tuple(k): v for k, v in zip(keys, cells["published_value"], strict=True)}
+
+    def value(self, level, **key):
+        lev = tuple(d for d in self.dims if d in tuple(level))
+        k = tuple(key[d] if d in lev else TOTAL for d in self.dims)
+        if k not in self._index:
+            raise KeyError(k)
+        return self._index[k]
+
+    def hidden_count(self) -> tuple[int, int]:
+        hidden = int((self.cells["status"] != "published").sum())
+        return hidden, len(self.cells)
+
+    @classmethod
+    def from_protected(cls, protected: ProtectedRelease) -> PublishedCells:
+        cells = protected.cells[[*protected.dims, "status", "published_value"]].copy()
+        return cls(protected.dims, cells, protected.policy, protected.audit.passed,
+                   protected.elapsed_ms)
+
+    def to_payload(self) -> str:
+        rows = [[*(str(v) for v in key), status, None if is_suppressed(v) else int(v)]
+                for key, status, v in zip(
+                    self.cells[list(self.dims)].itertuples(index=False, name=None),
+                    self.cells["status"], self.cells["published_value"], strict=True)]
+        return json.dumps({"dims": list(self.dims), "audit_passed": self.audit_passed,
+                           "rows": rows})
+
+    @classmethod
+    def from_payload(cls, text: str, policy: Policy, elapsed_ms: float) -> PublishedCells:
+        data = json.loads(text)
+        dims = data["dims"]
+        frame = pd.DataFrame([r[: len(dims) + 1] for r in data["rows"]],
+                             columns=[*dims, "status"])
+        frame["published_value"] = pd.Series(
+            [SUPPRESSED if r[-1] is None else int(r[-1]) for r in data["rows"]], dtype=object)
+        return cls(dims, frame, policy, data["audit_passed"], elapsed_ms)
