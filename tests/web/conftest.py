@@ -18,6 +18,10 @@ from sqlalchemy import insert
 
 from hrpipeline.extensions import db
 
+#: Playwright's wait for a page or element. Generous on purpose: these tests check what a
+#: page shows, not how fast it comes (speed lives in bench/), and CI machines are loaded.
+BROWSER_TIMEOUT_MS = 180_000
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -180,6 +184,6 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB",
                                   accept_downloads=True)
     tab = context.new_page()
-    tab.set_default_timeout(15_000)
+    tab.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield tab
     context.close()

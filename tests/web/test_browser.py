@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.web.conftest import CHROMIUM_ARGS  # noqa: F401 (documents the launch flags)
+from tests.web.conftest import (
+    BROWSER_TIMEOUT_MS,
+    CHROMIUM_ARGS,  # noqa: F401 (documents the launch flags)
+)
 from tests.web.test_uploads import CORPUS, good_file
 
 pytestmark = pytest.mark.browser
@@ -95,7 +98,7 @@ def test_officer_cannot_reach_another_zone(page, live_app, users):
 def phone(browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
     tab = context.new_page()
-    tab.set_default_timeout(15_000)
+    tab.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield tab
     context.close()
 
