@@ -1,40 +1,46 @@
-"""The protected funnel release: independent flows, each rounded, every count a sum of them.
+"""The protected funnel release: every count a segment of one systematically rounded chain.
 
-Why not round each published cell on its own? The funnel's counts are tied by identities the
-reader knows (``entered = passed + failed + withdrew + pending``; the candidates who passed
-stage *s* are the ones who entered stage *s+1*; a year is the sum of its campaigns; the
-all-zone pool the sum of the zones). Independently rounded cells that are tied by such an
-identity can be intersected, and at the edges the intersection pins a small count. So the
-release is built the other way round:
+The funnel's counts are tied by identities every reader knows: ``entered = passed + failed +
+withdrew + pending``; the candidates who passed stage *s* are the ones who entered *s+1*; a year
+is the sum of its campaigns, the all-zone pool the sum of the zones. Rounding each published
+cell on its own breaks those identities, and intersecting them pins small counts at the edges
+(``tests/disclosure/test_funnel_attack.py`` shows it). So the release is built as follows.
 
-1. **Flows.** Per zone, campaign and group, the counts are re-parametrised as *independent*
-   non-negative numbers — for every stage ``s`` in order: ``failed(s)``, ``withdrew(s)``,
-   ``pending(s)`` and ``passed(s) − entered(s+1)`` (passed but not, or not yet, at the next
-   stage), and ``passed`` at the last stage. Every cell of the table is a sum of flows
-   (``passed(s) = entered(s+1) + (passed(s) − entered(s+1))``), and no identity links two
-   flows. (If a counts extract has more candidates at ``s+1`` than passed ``s``, the link is
-   not a fact of the data: ``passed(s)`` is then a flow of its own.)
-2. **Rounding.** Each flow is rounded to base *b* = k with its cell key
-   (:mod:`hrpipeline.disclosure.rounding`), identity ``(zone, campaign, group, stage, kind)``.
-3. **Publication.** Every published count — each outcome cell, every ``entered``, every year
-   and pool total — is the *exact sum* of the rounded flows behind it. The tables are additive
-   and consistent with each other, and statistics are computed from these published counts
-   only (so a rate, interval, test, tier or verdict tells nothing the counts do not).
+1. **One chain per zone × campaign × group.** Its true counts are laid out as a sequence of
+   non-negative *leaves*, stage by stage::
 
-What a reader can learn: each flow lies in its feasible range (≥ k values; see ``rounding``),
-independently of the others, and every count is a sum of flows with coefficients 0 or 1, so
-its feasible set is the sum of those ranges: again at least *k* consecutive values. This holds
-across every table, channel and role (they all show sums of the same rounded flows) and
-across versions (an unchanged flow keeps its value and key, so a re-upload or a second
-campaign republishes the same number). ``tests/disclosure/test_funnel_attack.py`` checks it
-with an integer-programming attacker.
+       pending(s), withdrew(s), failed(s), passed(s) − entered(s+1), …, passed(last)
 
-Cells hidden at source (``**``, ``<5`` in a counts extract) stay hidden: their flows are
-``SUPPRESSED`` and so is every sum that includes one.
+   Every number the funnel shows is then a **suffix sum** of the chain:
+   ``entered(s)`` from pending(s); ``passed + failed + withdrew`` (the retention base) from
+   withdrew(s); ``passed + failed`` (decisions) from failed(s); ``passed(s)`` from
+   ``passed(s) − entered(s+1)``. (Where a counts extract has more candidates at *s+1* than
+   passed *s*, or a cell hidden at source, the chain is cut there into runs.)
+2. **Systematic rounding of the suffix sums** (cumulative controlled rounding, Cox 1987;
+   Hundepool et al. 2012, §5.4): with one offset ``u`` per run, each suffix sum ``T`` is
+   published as ``b·floor(T/b + u)``, *b* = k. Over ``u`` uniform this is unbiased random
+   rounding of every suffix sum at once; because it is monotone, every leaf (a difference of
+   neighbouring suffix sums) is published as a non-negative multiple of *b* within *b* of its
+   true value, and the table is additive: ``entered`` is the sum of the published outcomes, and
+   ``passed(s)`` equals ``entered(s+1)`` plus its rest. A rate's numerator and denominator are
+   each one rounded suffix sum, so a rate on ≥ 20 true people keeps a published base ≥ 20.
+3. **The offset is a cell key** of the run's identity (HMAC under the deployment's secret, not
+   of its values): a count that does not change between versions of a release — a second
+   campaign, a replacement after later stages or decisions came in — is published with the
+   same value again, so versions cannot be intersected.
+4. **Everything else is a sum.** Year and pool tables add the published chain cells; the
+   analysis (rates, intervals, tests, tiers, pooled results) runs on the published counts.
+
+What a reader can learn: for a run with unknown ``u``, each suffix sum lies in a window of *b*
+consecutive values shifted by ``u``, and any leaf or sum of leaves keeps at least *b*
+possible values: a published 0 means 0..b−1. Cells hidden at source stay ``SUPPRESSED``, with
+every sum that includes one; the other cells of that stage are rounded one by one, each with
+a key of its identity and value.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,35 +51,32 @@ from hrpipeline.disclosure.rounding import cell_key, feasible_range, round_count
 from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed
 
 OUTCOMES: tuple[str, ...] = ("passed", "failed", "withdrew", "pending")
-#: Flow kinds: the three non-passing outcomes, "passed, not at the next stage", and "passed"
-#: (last stage, or a stage whose link to the next one does not hold in the data).
-FLOW_KINDS: tuple[str, ...] = ("failed", "withdrew", "pending", "passed_not_next", "passed")
 KEY_COLUMNS: tuple[str, ...] = ("zone", "campaign", "stage", "group", "outcome")
+#: Leaf order within a stage: every rate base is then a suffix sum (see the module docstring).
+LEAF_ORDER: tuple[str, ...] = ("pending", "withdrew", "failed")
+
+Terms = tuple[tuple[tuple[str, str], int], ...]
 
 
 @dataclass(frozen=True)
-class Flow:
-    """One independent published quantity.
+class Segment:
+    """One published quantity and how it was rounded (what a reader who knows the method knows).
 
-    ``terms`` is its definition in true cells: ``((stage, outcome), coefficient)`` pairs of the
-    same zone, campaign and group (the attacker test rebuilds the identities from them).
+    ``terms``: its definition in true cells ``((stage, outcome), coefficient)`` of one zone,
+    campaign and group. ``run``: the identity of the systematic run whose offset rounded it
+    (a suffix sum), or None for a cell rounded on its own with a key of its value.
     """
 
     zone: str
     campaign: str
     group: str
-    stage: str
-    kind: str
-    true: int | None  # None when hidden at source
+    terms: Terms
+    true: int | None
     published: int | _Suppressed
-    terms: tuple[tuple[tuple[str, str], int], ...]
-
-    @property
-    def identity(self) -> tuple[str, ...]:
-        return ("funnel", self.zone, self.campaign, self.group, self.stage, self.kind)
+    run: tuple[str, ...] | None
 
     def feasible(self, base: int) -> tuple[int, int] | None:
-        """What a reader can infer about ``true`` from ``published`` alone."""
+        """The values the true count can take given only this published value."""
         if self.published is SUPPRESSED:
             return None
         return feasible_range(int(self.published), base)
@@ -81,14 +84,14 @@ class Flow:
 
 @dataclass
 class PublishedFunnel:
-    """The published counts of one funnel release and the flows they are sums of.
+    """The published counts of one funnel release and the rounded quantities behind them.
 
     ``cells`` has the columns ``zone, campaign, stage, group, outcome, n`` where ``n`` is a
     published count (a multiple of ``base``) or ``SUPPRESSED``; ``stages`` is the stage order.
     """
 
     cells: pd.DataFrame
-    flows: list[Flow]
+    segments: list[Segment]
     base: int
     stages: list[str]
 
@@ -103,18 +106,27 @@ def _ordered(stages_present: set[str], stage_order: Sequence[str]) -> list[str]:
     return known + sorted(stages_present - set(known))
 
 
+def systematic(total: int, base: int, u: float) -> int:
+    """``base·floor(total/base + u)``: unbiased over ``u``; monotone in ``total``.
+
+    >>> systematic(12, 5, 0.5), systematic(12, 5, 0.7), systematic(20, 5, 0.99)
+    (10, 15, 20)
+    """
+    return base * math.floor(total / base + u)
+
+
 def protect_funnel(counts: pd.DataFrame, stage_order: Sequence[str], base: int,
                    secret: bytes) -> PublishedFunnel:
-    """Publish funnel counts as sums of independently rounded flows (module docstring).
+    """Publish funnel counts as segments of systematically rounded chains (module docstring).
 
     ``counts``: columns ``zone, campaign, stage, group, outcome, n`` and optionally
-    ``source_suppressed``; one row per cell or several (they are summed). ``stage_order``: the
-    zones' stage order (stages not in it go last, alphabetically).
+    ``source_suppressed``; several rows of one cell are summed. ``stage_order``: the zones'
+    stage order (stages not in it go last, alphabetically).
 
-    Example (b = 5), one group at two stages: stage A 18 passed, 2 failed; stage B (the 18) 15
-    passed, 3 failed. Flows: failed(A)=2, passed(A)−entered(B)=0, failed(B)=3, passed(B)=15;
-    rounded e.g. 0, 0, 5, 15, so the table publishes B: 15 passed, 5 failed, 20 entered, and
-    A: 20 passed (= entered B + 0), 0 failed, 20 entered.
+    Example (b = 5, u = 0.3), one group: stage A 18 passed, 2 failed; stage B (the 18) 15
+    passed, 3 failed. Leaves: failed(A)=2, passed(A)−entered(B)=0, failed(B)=3, passed(B)=15;
+    suffix sums 20, 18, 18, 15 → 20, 20, 20, 15: B publishes 15 passed, 5 failed (20 entered),
+    A 20 passed, 0 failed (20 entered).
     """
     if base < 1:
         raise ValueError("base must be at least 1")
@@ -141,72 +153,119 @@ def protect_funnel(counts: pd.DataFrame, stage_order: Sequence[str], base: int,
         stages_of[(zone, campaign)].add(stage)
         groups_of[(zone, campaign)].add(group)
 
-    flows: list[Flow] = []
+    segments: list[Segment] = []
     out_rows: list[tuple] = []
     all_stages: set[str] = set()
     for (zone, campaign), present in sorted(stages_of.items()):
         chain = _ordered(present, stage_order)
         all_stages.update(chain)
         for group in sorted(groups_of[(zone, campaign)]):
-            published, chain_flows = _protect_chain(zone, campaign, group, chain, true, hidden,
-                                                    base, secret)
-            flows.extend(chain_flows)
+            published = _Chain(zone, campaign, group, chain, true, hidden, base, secret,
+                               segments).publish()
             for (stage, outcome), value in published.items():
                 out_rows.append((zone, campaign, stage, group, outcome, value))
     cells = pd.DataFrame(out_rows, columns=[*KEY_COLUMNS, "n"])
     cells["n"] = cells["n"].astype(object)
-    return PublishedFunnel(cells=cells, flows=flows, base=base,
+    return PublishedFunnel(cells=cells, segments=segments, base=base,
                            stages=_ordered(all_stages, stage_order))
 
 
-def _protect_chain(zone: str, campaign: str, group: str, chain: list[str],
-                   true: dict[tuple, int], hidden: set[tuple], base: int, secret: bytes
-                   ) -> tuple[dict[tuple[str, str], int | _Suppressed], list[Flow]]:
-    """Flows of one zone × campaign × group, rounded, and the published cells they sum to."""
+class _Chain:
+    """One zone × campaign × group: cut into runs, each rounded systematically."""
 
-    def cell(stage: str, outcome: str) -> int | None:
-        key = (zone, campaign, stage, group, outcome)
-        return None if key in hidden else true.get(key, 0)
+    def __init__(self, zone, campaign, group, chain, true, hidden, base, secret, segments):
+        self.zone, self.campaign, self.group = zone, campaign, group
+        self.chain, self.true, self.hidden = chain, true, hidden
+        self.base, self.secret, self.segments = base, secret, segments
 
-    flows: list[Flow] = []
+    def cell(self, stage: str, outcome: str) -> int | None:
+        key = (self.zone, self.campaign, stage, self.group, outcome)
+        return None if key in self.hidden else self.true.get(key, 0)
 
-    def flow(stage: str, kind: str, value: int | None,
-             terms: tuple[tuple[tuple[str, str], int], ...]) -> int | _Suppressed:
-        if value is None:
-            pub: int | _Suppressed = SUPPRESSED
-        else:
-            identity = ("funnel", zone, campaign, group, stage, kind)
-            pub = round_count(value, base, cell_key(secret, identity, value))
-        flows.append(Flow(zone, campaign, group, stage, kind, value, pub, terms))
-        return pub
+    def entered(self, stage: str) -> int | None:
+        values = [self.cell(stage, o) for o in OUTCOMES]
+        return None if any(v is None for v in values) else sum(values)
 
-    published: dict[tuple[str, str], int | _Suppressed] = {}
-    entered_next: int | _Suppressed | None = None  # published entered of the next stage
-    next_true: int | None = None  # true entered of the next stage (None: unknown)
-    next_stage: str | None = None
-    for stage in reversed(chain):
-        for outcome in ("failed", "withdrew", "pending"):
-            published[(stage, outcome)] = flow(stage, outcome, cell(stage, outcome),
-                                               (((stage, outcome), 1),))
-        passed = cell(stage, "passed")
-        linked = (next_stage is not None and passed is not None and next_true is not None
-                  and passed >= next_true)
-        if linked:
-            terms = (((stage, "passed"), 1),
-                     *(((next_stage, o), -1) for o in OUTCOMES))
-            rest = flow(stage, "passed_not_next", passed - next_true, terms)
-            published[(stage, "passed")] = _add(entered_next, rest)
-        else:
-            published[(stage, "passed")] = flow(stage, "passed", passed,
-                                                (((stage, "passed"), 1),))
-        values = [cell(stage, o) for o in OUTCOMES]
-        next_true = None if any(v is None for v in values) else sum(values)
-        entered_next = _add(*(published[(stage, o)] for o in OUTCOMES))
-        next_stage = stage
-    return published, flows
+    def runs(self) -> list[list[str]]:
+        """Consecutive stages without hidden cells, cut where passed(s) < entered(s+1)."""
+        runs: list[list[str]] = []
+        current: list[str] = []
+        for stage in self.chain:
+            if self.entered(stage) is None:
+                if current:
+                    runs.append(current)
+                runs.append([stage])  # a stage with a hidden cell: cells one by one
+                current = []
+                continue
+            if current and self.cell(current[-1], "passed") < self.entered(stage):
+                runs.append(current)
+                current = []
+            current.append(stage)
+        if current:
+            runs.append(current)
+        return runs
 
+    def publish(self) -> dict[tuple[str, str], int | _Suppressed]:
+        out: dict[tuple[str, str], int | _Suppressed] = {}
+        for run in self.runs():
+            if self.entered(run[0]) is None:
+                out.update(self._one_by_one(run[0]))
+            else:
+                out.update(self._systematic(run))
+        return out
 
-def _add(*values: int | _Suppressed | None) -> int | _Suppressed:
-    if any(v is SUPPRESSED or v is None for v in values):
-        return SUPPRESSED
-    return int(sum(int(v) for v in values))  # type: ignore[arg-type]
+    def _segment(self, terms: Terms, value: int | None, published, run) -> None:
+        self.segments.append(Segment(self.zone, self.campaign, self.group, terms, value,
+                                     published, run))
+
+    def _one_by_one(self, stage: str) -> dict[tuple[str, str], int | _Suppressed]:
+        out: dict[tuple[str, str], int | _Suppressed] = {}
+        for outcome in OUTCOMES:
+            value = self.cell(stage, outcome)
+            if value is None:
+                pub: int | _Suppressed = SUPPRESSED
+            else:
+                identity = ("funnel", self.zone, self.campaign, self.group, stage, outcome)
+                pub = round_count(value, self.base, cell_key(self.secret, identity, value))
+            self._segment((((stage, outcome), 1),), value, pub, None)
+            out[(stage, outcome)] = pub
+        return out
+
+    def _systematic(self, run: list[str]) -> dict[tuple[str, str], int | _Suppressed]:
+        run_id = ("funnel-run", self.zone, self.campaign, self.group, run[0])
+        # The offset depends on the run's identity only, never on its counts (module doc, 3).
+        u = cell_key(self.secret, run_id, 0)
+        # Leaves in chain order, each as (terms, true value, the cell it is a suffix start of).
+        leaves: list[tuple[Terms, int, tuple[str, str]]] = []
+        for i, stage in enumerate(run):
+            for outcome in LEAF_ORDER:
+                leaves.append(((((stage, outcome), 1),), self.cell(stage, outcome),
+                               (stage, outcome)))
+            passed = self.cell(stage, "passed")
+            if i + 1 < len(run):
+                nxt = run[i + 1]
+                terms = (((stage, "passed"), 1), *(((nxt, o), -1) for o in OUTCOMES))
+                leaves.append((terms, passed - self.entered(nxt), (stage, "passed")))
+            else:
+                leaves.append(((((stage, "passed"), 1),), passed, (stage, "passed")))
+        # Suffix sums, from the end of the run.
+        suffix_true: list[int] = [0] * (len(leaves) + 1)
+        suffix_terms: list[dict] = [{} for _ in range(len(leaves) + 1)]
+        for j in range(len(leaves) - 1, -1, -1):
+            terms, value, _ = leaves[j]
+            suffix_true[j] = suffix_true[j + 1] + value
+            merged = dict(suffix_terms[j + 1])
+            for cell, coef in terms:
+                merged[cell] = merged.get(cell, 0) + coef
+            suffix_terms[j] = {c: k for c, k in merged.items() if k}
+        rounded = [systematic(t, self.base, u) for t in suffix_true[:-1]] + [0]
+        for j in range(len(leaves)):
+            self._segment(tuple(sorted(suffix_terms[j].items())), suffix_true[j], rounded[j],
+                          run_id)
+        out: dict[tuple[str, str], int | _Suppressed] = {}
+        for j, (_terms, _value, (stage, outcome)) in enumerate(leaves):
+            if outcome == "passed":
+                out[(stage, outcome)] = rounded[j]  # passed(s): the suffix from its rest
+            else:
+                out[(stage, outcome)] = rounded[j] - rounded[j + 1]
+        return out

@@ -1,0 +1,202 @@
+"""How much the disclosure gate publishes, and how fast it protects (issue: "it must answer").
+
+Run: ``.venv/bin/python bench/disclosure.py [--db sqlite:////path/demo.sqlite] [--repeat 5]``
+(without ``--db`` a fresh SQLite database in a temporary folder gets the demo data: ~1 min).
+
+Utility, on the demo data, as an all-zone reader sees it (the service's own reports):
+
+* funnel: of the stage × group rows whose group *truly* entered the stage with ≥ 20 persons,
+  the share that publishes a decision pass rate (ANT 2024, GNT 2024, the ALL 2024 pool);
+  of the focal comparisons with ≥ 20 true decisions on both sides, the share that publishes
+  an impact ratio and a tier (and the share whose tier is not GREY);
+* retention: of the yearly turnover rates (zone × group × year) on a true average headcount
+  ≥ 20, the share published;
+* accuracy: mean absolute error of the published pass rates against the true ones.
+
+Speed: protecting a zone-year release and the all-zone year release (median of --repeat),
+and how protection time grows with the number of zones (synthetic funnels, 5 to 180 zones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from hrpipeline.disclosure import is_suppressed  # noqa: E402
+from hrpipeline.disclosure.funnel import protect_funnel  # noqa: E402
+from hrpipeline.domain import DEFAULT_STAGES, KNOWN_BACKGROUNDS  # noqa: E402
+
+MIN_N = 20
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def _true_rows(counts):
+    """(stage, group) -> (entered, passed, failed) from true counts."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for stage, group, outcome, n in counts[["stage", "group", "outcome", "n"]].itertuples(
+            index=False, name=None):
+        row = out.setdefault((stage, group), [0, 0, 0])
+        row[0] += int(n)
+        if outcome == "passed":
+            row[1] += int(n)
+        elif outcome == "failed":
+            row[2] += int(n)
+    return out
+
+
+def funnel_utility(zone: str, year: int) -> dict[str, float]:
+    from hrpipeline.models import Zone
+    from hrpipeline.services import funnel as service
+    from hrpipeline.services import funnel_data
+    from hrpipeline.services.scope import OPERATOR
+
+    zones = None if zone == "ALL" else [Zone.query.filter_by(code=zone).one()]
+    true = _true_rows(funnel_data.funnel_counts(year, zones=zones))
+    report = service.funnel_report(OPERATOR, zone, f"year:{year}")
+    eligible = published = 0
+    errors = []
+    for row in report.rows:
+        entered, passed, failed = true.get((row["stage"], row["group"]), (0, 0, 0))
+        if row["group"] not in KNOWN_BACKGROUNDS or entered < MIN_N:
+            continue
+        eligible += 1
+        rate = row["pass_rate"]
+        if rate is not None and not is_suppressed(rate):
+            published += 1
+            if passed + failed:
+                errors.append(abs(rate - passed / (passed + failed)))
+    comp_eligible = comp_published = comp_decided = 0
+    ref = report.reference
+    for c in report.comparisons:
+        f = true.get((c["stage"], c["group"]), (0, 0, 0))
+        r = true.get((c["stage"], ref), (0, 0, 0))
+        if f[1] + f[2] < MIN_N or r[1] + r[2] < MIN_N:
+            continue
+        comp_eligible += 1
+        ratio = c["impact_ratio"]
+        if ratio is not None and not is_suppressed(ratio) and c["tier"]:
+            comp_published += 1
+            comp_decided += c["tier"] != "GREY"
+    return {
+        "rows": eligible, "rates_published": published / eligible if eligible else float("nan"),
+        "rate_mae_points": 100 * statistics.mean(errors) if errors else float("nan"),
+        "comparisons": comp_eligible,
+        "ratios_published": comp_published / comp_eligible if comp_eligible else float("nan"),
+        "tiers_not_grey": comp_decided / comp_eligible if comp_eligible else float("nan"),
+    }
+
+
+def retention_utility() -> dict[str, float]:
+    from hrpipeline.services import retention as R
+    from hrpipeline.services.scope import OPERATOR
+
+    data = R.load_workforce()
+    frame = data.frame
+    eligible = published = 0
+    for zone in sorted(frame["zone"].unique()):
+        report = R.retention_report(OPERATOR, zone)
+        mine = frame[frame["zone"] == zone]
+        for row in report.turnover:
+            if row["group"] == "all" or "annual average" in str(row["period"]):
+                continue
+            p = next((p for p in R.periods(data.release_date) if p.label == row["period"]), None)
+            if p is None:
+                continue
+            g = mine[mine["group"] == row["group"]] if "group" in mine else mine[
+                mine["migration_background"] == row["group"]]
+            start = int(R._in_service(g, p.start - R.pd.Timedelta(days=1)).sum())
+            end = int(R._in_service(g, p.end).sum())
+            if (start + end) / 2 < MIN_N:
+                continue
+            eligible += 1
+            published += not is_suppressed(row["turnover"]) and row["turnover"] is not None
+    return {"rates": eligible, "published": published / eligible if eligible else float("nan")}
+
+
+def scaling(repeat: int) -> list[tuple[int, int, float]]:
+    from bench.suppression import synthetic_funnel
+
+    out = []
+    for n_zones in (5, 20, 60, 180):
+        zones = [f"Z{i:03d}" for i in range(n_zones)]
+        frame = synthetic_funnel(zones, campaigns=3, seed=1)
+        t, _ = timed(lambda f=frame: protect_funnel(f, DEFAULT_STAGES, 5, b"bench"), repeat)
+        out.append((n_zones, len(frame), t))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", help="database URL with the demo data loaded")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--year", type=int, default=2024)
+    args = parser.parse_args()
+    from hrpipeline import create_app
+
+    tmp = None
+    url = args.db
+    if url is None:
+        tmp = tempfile.mkdtemp(prefix="hrp-bench-")
+        url = f"sqlite:///{tmp}/demo.sqlite"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        if tmp is not None:
+            from flask_migrate import upgrade
+
+            from hrpipeline.services.demo import load_demo
+
+            upgrade(directory=str(pathlib.Path(app.root_path) / "migrations"))
+            t0 = time.perf_counter()
+            load_demo()
+            print(f"demo data loaded in {time.perf_counter() - t0:.1f} s")
+        from hrpipeline.models import Zone
+        from hrpipeline.services import releases
+
+        print(f"== utility (groups of >= {MIN_N}), year {args.year} ==")
+        for zone in ("ANT", "GNT", "ALL"):
+            u = funnel_utility(zone, args.year)
+            print(f"{zone:4s} pass rates published {u['rates_published']:6.1%} of {u['rows']:3d}"
+                  f" rows (mean abs error {u['rate_mae_points']:.2f} points); impact ratio + tier"
+                  f" {u['ratios_published']:6.1%} of {u['comparisons']:2d} comparisons"
+                  f" (not GREY: {u['tiers_not_grey']:.1%})")
+        r = retention_utility()
+        print(f"retention: yearly turnover rates published {r['published']:6.1%} of "
+              f"{r['rates']} (zone x group x year, average headcount >= {MIN_N})")
+
+        print("== speed ==")
+        ant = Zone.query.filter_by(code="ANT").one()
+
+        def zone_year():
+            releases.clear_cache()
+            return releases.zone_release(ant, args.year)
+
+        def all_zones():
+            releases.clear_cache()
+            return releases.pool_release(args.year)
+
+        t, rel = timed(zone_year, args.repeat)
+        print(f"zone-year release ANT {args.year} (read + protect): {t * 1000:8.1f} ms "
+              f"(protect alone {rel.elapsed_ms:.1f} ms incl. read)")
+        t, rel = timed(all_zones, args.repeat)
+        print(f"all-zone release {args.year} ({len(rel.zones)} zones):      {t * 1000:8.1f} ms")
+    print("== growth with the number of zones (synthetic, 3 campaigns x 9 stages x 4 groups) ==")
+    for n_zones, cells, t in scaling(args.repeat):
+        print(f"{n_zones:4d} zones, {cells:7d} cells: protect {t * 1000:9.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
