@@ -1,7 +1,6 @@
 """Funnel service: scope, catalogue, every number from the rounded release, stable across versions."""
 
 import datetime as dt
-import json
 
 import pytest
 
