@@ -146,9 +146,12 @@ def funnel(zone: str, period: str, reference: str, view: str, test: str, format:
 
 
 # --- uploads --------------------------------------------------------------------------------
-def _upload_dict(upload: Upload) -> dict[str, Any]:
+def _upload_dict(upload: Upload, user=None) -> dict[str, Any]:
+    from hrpipeline.services.releases import upload_rows
+
+    rows = upload.row_count if user is None else upload_rows(upload, user)
     return {"id": upload.id, "zone": upload.zone.code, "kind": upload.kind,
-            "filename": upload.filename, "sha256": upload.sha256, "row_count": upload.row_count,
+            "filename": upload.filename, "sha256": upload.sha256, "row_count": rows,
             "status": upload.status, "campaign": upload.campaign,
             "reference_date": upload.reference_date, "replaces_id": upload.replaces_id,
             "uploaded_by": upload.user.username if upload.user is not None else None,
@@ -218,7 +221,7 @@ def list_uploads(page: int, per_page: int, zone: str | None = None):
             query = query.where(Upload.zone_id == zone_obj.id)
     result = db.paginate(query, page=page, per_page=per_page, error_out=False,
                          count=True)
-    return {"items": [_upload_dict(u) for u in result.items], "page": page,
+    return {"items": [_upload_dict(u, user) for u in result.items], "page": page,
             "per_page": per_page, "total": result.total or 0, "pages": result.pages}
 
 

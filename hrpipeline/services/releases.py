@@ -270,3 +270,22 @@ class PublishedCells:
         frame["published_value"] = pd.Series(
             [SUPPRESSED if r[-1] is None else int(r[-1]) for r in data["rows"]], dtype=object)
         return cls(dims, frame, policy, data["audit_passed"], elapsed_ms)
+
+
+# --- upload metadata -------------------------------------------------------------------------
+
+
+def upload_rows(upload, user) -> int:
+    """An upload's row count as ``user`` may see it.
+
+    A funnel extract's row count is the sum of every entered count of its campaign, exactly: a
+    reader of the rounded tables who also saw it exactly would learn a sum of rounding errors.
+    HR managers and admins hold the file anyway and see the exact number; everyone else sees
+    it rounded to a multiple of k, with a key of the upload (the same number every time).
+    """
+    from hrpipeline.disclosure.rounding import rounded
+
+    if getattr(user, "role", None) in ("hr_manager", "admin"):
+        return int(upload.row_count)
+    return rounded(disclosure_key(), ("upload-rows", upload.id), int(upload.row_count),
+                   policy().k)

@@ -153,7 +153,11 @@ def upload_history():
         query = query.where(Upload.zone_id.in_(scope or {-1}))
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PAGE_SIZE,
                        error_out=False)
-    return render_template("uploads/history.html", page=page)
+    from hrpipeline.services.releases import upload_rows
+
+    return render_template("uploads/history.html", page=page,
+                           rows_of=lambda u: upload_rows(u, current_user),
+                           rows_rounded=current_user.role not in ("hr_manager", "admin"))
 
 
 def _lang() -> str:
