@@ -154,7 +154,10 @@ def test_ratio_of_exactly_four_fifths_is_not_flagged_even_when_float_says_so():
     assert not below_four_fifths(exact_ratio(t))
     comp = compare(t)
     tier = assign_tier(comp, comp.test.p_value, None)
-    assert tier.tier == GREEN and tier.reason_code == "no_evidence"
+    # Not below 4/5, so neither RED nor AMBER; at 20 vs 32 its interval reaches far below 0.8,
+    # so it is GREY "too few to tell" (issue 16 item 5), no longer GREEN.
+    assert tier.tier == GREY and tier.reason_code == "interval_reaches_below_four_fifths"
+    assert tier.params["ratio"] == 0.8 and tier.params["persons_to_four_fifths"] == 0
 
 
 def test_flip_to_four_fifths_makes_finding_not_robust():
@@ -169,13 +172,21 @@ def test_flip_to_four_fifths_makes_finding_not_robust():
     assert (tier.tier, tier.reason_code) == (AMBER, "below_four_fifths_not_robust")
 
 
-def test_flip_to_non_significance():
-    """20/40 vs 30/40: Fisher p = 0.037; 21/40 vs 30/40: p = 0.062 -> not robust."""
+def test_flip_to_non_significance_is_reported_but_does_not_downgrade():
+    """20/40 vs 30/40: Fisher p = 0.037; 21/40 vs 30/40: p = 0.062. UGESP Q&A 21 asks whether
+    the *ratio* finding reverses: 21/40 / 30/40 = 0.7 is still below 4/5, so the finding is
+    robust (RED); the fragile significance is a separate field (issue 16 item 6: this was
+    AMBER before)."""
     comp = compare(Table2x2(20, 20, 30, 10))
     assert comp.test.p_value < 0.05
     flip = flip_check(comp.table, [comp.test.p_value], 0)
     assert flip.becomes_non_significant and not flip.ratio_reaches_four_fifths
-    assert assign_tier(comp, comp.test.p_value, flip).tier == AMBER
+    assert flip.robust and flip.significance_fragile
+    tier = assign_tier(comp, comp.test.p_value, flip)
+    assert (tier.tier, tier.reason_code) == (RED, "below_four_fifths_significant_robust")
+    assert tier.params["significance_fragile"] is True
+    assert tier.params["ratio_flip_reverses"] is False
+    assert tier.params["persons_to_four_fifths"] == 4  # 0.8 * 40 * 3/4 - 20 = 4
 
 
 def test_flip_uses_the_family_holm_step():
@@ -221,7 +232,9 @@ def test_favourable_focal_is_green_with_reason():
     comp = compare(Table2x2(90, 10, 50, 50))
     tier = assign_tier(comp, comp.test.p_value, None)
     assert (tier.tier, tier.reason_code) == (GREEN, "focal_rate_not_lower")
-    assert "no evidence" in tier.reason.lower()
+    # GREEN now also needs the ratio's interval to exclude ratios below 0.8 (issue 16 item 5).
+    assert "no disproportionate drop-out" in tier.reason.lower()
+    assert tier.params["interval_above_four_fifths"] is True
 
 
 def test_degenerate_tables_have_p_one_and_bad_input_is_rejected():
