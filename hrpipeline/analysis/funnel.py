@@ -40,14 +40,21 @@ from hrpipeline.analysis.impact import (
     Interval,
     Table2x2,
     Tier,
-    assign_tier,
+    Verdict,
     below_four_fifths,
     compare,
     flip_check,
     holm_adjust,
+    impact_verdict,
+    tier_from_verdict,
     wilson_interval,
 )
-from hrpipeline.analysis.pooling import PooledResult, pool_strata
+from hrpipeline.analysis.pooling import (
+    PooledResult,
+    pool_strata,
+    pooled_verdict,
+    strata_disagreement,
+)
 from hrpipeline.domain import (
     BACKGROUNDS,
     DEFAULT_MIN_DENOMINATOR,
@@ -136,10 +143,18 @@ class ImpactRow:
     adjustment: str
     family_size: int
     flip: FlipCheck | None
-    tier: Tier
+    tier: Tier  # the headline verdict (the stratified one when ``headline == "stratified"``)
+    verdict: Verdict | None = None  # codes and numbers of the headline verdict
+    #: ``crude`` (this table's own comparison) or ``stratified`` (strata disagree: the pooled
+    #: comparison over campaigns/zones is the headline, code ``strata_disagree``).
+    headline: str = "crude"
+    crude_tier: Tier | None = None  # the collapsed table's verdict, kept but not the headline
+    breslow_day_p: float | None = None  # of the matching pooled comparison, when there is one
 
     def to_record(self) -> dict[str, Any]:
         c, t = self.comparison, self.comparison.table
+        v = self.verdict.numbers if self.verdict is not None else {}
+        crude = self.crude_tier if self.crude_tier is not None else self.tier
         return {
             "stage": self.stage, "view": self.view, "focal": self.focal,
             "reference": self.reference,
@@ -162,9 +177,19 @@ class ImpactRow:
             "p_value": c.test.p_value, "adjusted_p": self.adjusted_p,
             "adjustment": self.adjustment, "family_size": self.family_size,
             "flip_robust": None if self.flip is None else self.flip.robust,
+            "significance_fragile": None if self.flip is None
+            else self.flip.significance_fragile,
+            "persons_to_four_fifths": crude.params.get("persons_to_four_fifths"),
+            "power_at_four_fifths": crude.params.get("power_at_four_fifths"),
+            "more_campaigns_for_power": crude.params.get("more_campaigns_for_power"),
             "tier": self.tier.tier, "tier_label": self.tier.label,
             "reason_code": self.tier.reason_code, "reason_params": self.tier.params,
             "reason": self.tier.reason,
+            "headline": self.headline,
+            "strata_disagree": self.headline == "stratified",
+            "disagreement": list(v.get("disagreement", [])),
+            "breslow_day_p_value": self.breslow_day_p,
+            "crude_tier": crude.tier, "crude_reason_code": crude.reason_code,
         }
 
 
@@ -198,6 +223,7 @@ class PooledRow:
             "family_size": self.family_size,
             "breslow_day_p_value": r.breslow_day_p_value, "homogeneous": r.homogeneous,
             "recommendation": r.recommendation, "simpson": r.simpson,
+            "disagreement": strata_disagreement(r),
             "messages": list(r.messages),
         }
 
@@ -376,15 +402,48 @@ def _assess_family(
     for i, (stage, view, focal, comp) in enumerate(items):
         adj = adjusted.get(i)
         flip = None
-        if adj is not None and below_four_fifths(comp.ratio):
+        # The flip: of the ratio (below 4/5) for the tier, of the significance for the record.
+        if adj is not None and (below_four_fifths(comp.ratio) or adj < alpha):
             flip = flip_check(comp.table, raw, family.index(i), test, alpha)
-        tier = assign_tier(comp, 1.0 if adj is None else adj, flip, alpha, min_denominator)
+        t = comp.table
+        verdict = impact_verdict(
+            t.focal_pass, t.focal_fail, t.ref_pass, t.ref_fail, adjusted_p=adj,
+            flipped_adjusted_p=None if flip is None else flip.flipped_adjusted_p,
+            alpha=alpha, min_denominator=min_denominator,
+        )
         rows.append(ImpactRow(
             stage, view, focal, reference, comp, adj,
             ADJUSTMENT if adj is not None else "none (not assessed)",
-            len(family), flip, tier,
+            len(family), flip, tier_from_verdict(verdict), verdict,
         ))
     return rows
+
+
+def _stratified_headlines(impact: list[ImpactRow], pooled: list[PooledRow]) -> None:
+    """Simpson's paradox guard: where the strata disagree (Breslow-Day p < alpha, or the
+    stratified result contradicts the collapsed one), the stratified verdict becomes the
+    headline of the comparison and the crude verdict is kept apart (``crude_tier``).
+
+    Only comparisons that were assessed are switched: a group too small for a verdict on the
+    collapsed table is no larger when split into strata.
+    """
+    by_key = {(r.stage, r.view, r.focal): r for r in pooled}
+    for row in impact:
+        match = by_key.get((row.stage, row.view, row.focal))
+        if match is None:
+            continue
+        row.breslow_day_p = match.result.breslow_day_p_value
+        if row.adjusted_p is None:
+            continue
+        verdict = pooled_verdict(match.result, match.adjusted_p)
+        if verdict is None:
+            continue
+        numbers = {**verdict.numbers, "crude_tier": row.tier.tier,
+                   "crude_reason_code": row.tier.reason_code}
+        row.crude_tier = row.tier
+        row.verdict = Verdict(verdict.tier, verdict.reason_code, numbers)
+        row.tier = tier_from_verdict(row.verdict)
+        row.headline = "stratified"
 
 
 def analyse_funnel(
@@ -444,6 +503,7 @@ def analyse_funnel(
 
     if strata:
         result.pooled = _pooled(strata_cube, present, focal_groups, reference, strata, alpha, test)
+        _stratified_headlines(result.impact, result.pooled)
     return result
 
 

@@ -66,7 +66,7 @@ TIER_LABELS: dict[str, str] = {
     RED: "disproportionate drop-out",
     AMBER: "watch",
     GREY: "too few to tell",
-    GREEN: "no evidence of disproportionate drop-out",
+    GREEN: "no disproportionate drop-out",
 }
 
 
@@ -461,7 +461,12 @@ class Tier:
 
 @dataclass
 class FlipCheck:
-    """UGESP Q&A 21: does one focal candidate moved from not-passed to passed undo the finding?"""
+    """UGESP Q&A 21: one focal candidate moved from not-passed to passed.
+
+    The Guidelines' question is whether the *ratio finding* (below 4/5) would reverse; that is
+    :attr:`robust`. Whether the significance survives (the flipped p re-adjusted in the same Holm
+    family) is reported apart, as :attr:`significance_fragile`, and does not change the tier.
+    """
 
     flipped_table: Table2x2
     flipped_ratio: Fraction | None
@@ -471,7 +476,13 @@ class FlipCheck:
 
     @property
     def robust(self) -> bool:
-        return not (self.ratio_reaches_four_fifths or self.becomes_non_significant)
+        """The ratio finding survives one more focal passer (it stays below 4/5)."""
+        return not self.ratio_reaches_four_fifths
+
+    @property
+    def significance_fragile(self) -> bool:
+        """One more focal passer would make the (adjusted) test not significant."""
+        return self.becomes_non_significant
 
 
 def flip_check(
@@ -500,8 +511,222 @@ def flip_check(
     )
 
 
+def persons_to_four_fifths(table: Table2x2) -> int | None:
+    """How many more focal passes (non-passers turned passers) bring the ratio to 4/5.
+
+    The smallest k >= 0 with (a + k)/n1 >= 4/5 * c/n2, i.e. ceil(4/5 * n1 * c/n2 - a) (exact);
+    0 when the ratio is not below 4/5; ``None`` when the ratio is undefined. Always <= b, since
+    4/5 * n1 * c/n2 <= 4/5 * n1. Example (UGESP Q&A 12): 12/48 vs 80/120 -> ceil(25.6 - 12) = 14.
+    """
+    if exact_ratio(table) is None:
+        return None
+    need = FOUR_FIFTHS * table.focal_n * Fraction(table.ref_pass, table.ref_n) - table.focal_pass
+    return max(0, math.ceil(need))
+
+
 def _fmt_ratio(ratio: Fraction | None) -> float | None:
     return None if ratio is None else round(float(ratio), 4)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict of one comparison: a tier, a machine reason code and plain numbers, no prose.
+
+    ``numbers`` holds (``None`` where undefined): ``focal_n``, ``reference_n``,
+    ``min_denominator``, ``alpha``, ``ratio``, ``ratio_ci_low``, ``ratio_ci_high`` (Katz 95 %),
+    ``adjusted_p``, ``shortfall`` (persons, at the reference rate),
+    ``persons_to_four_fifths`` (more focal passes to reach a ratio of 0.8),
+    ``ratio_flip_reverses`` (one more focal pass brings the ratio to 0.8),
+    ``significance_fragile`` (one more focal pass makes the adjusted test not significant),
+    ``interval_above_four_fifths`` (the interval excludes ratios below 0.8),
+    ``power_at_four_fifths`` (exact Fisher power to detect a ratio of 0.8 at these sizes) and
+    ``more_campaigns_for_power`` (how many more campaigns of this size reach 80 % power).
+    """
+
+    tier: str
+    reason_code: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tier": self.tier, "reason_code": self.reason_code, **self.numbers}
+
+
+def _power_numbers(n1: int, n2: int, ref_pass: int, alpha: float) -> dict[str, Any]:
+    from hrpipeline.analysis.power import campaigns_for_power, fisher_power
+
+    if n1 == 0 or n2 == 0 or ref_pass == 0:
+        return {"power_at_four_fifths": None, "more_campaigns_for_power": None}
+    p_ref = ref_pass / n2
+    k = campaigns_for_power(n1, n2, p_ref, alpha=alpha)
+    return {
+        "power_at_four_fifths": fisher_power(n1, n2, p_ref, alpha=alpha),
+        "more_campaigns_for_power": None if k is None else k - 1,
+    }
+
+
+def impact_verdict(
+    focal_pass: int,
+    focal_fail: int,
+    ref_pass: int,
+    ref_fail: int,
+    *,
+    adjusted_p: float | None,
+    flipped_adjusted_p: float | None = None,
+    alpha: float = 0.05,
+    min_denominator: int = 20,
+) -> Verdict:
+    """RED / AMBER / GREY / GREEN of one comparison from plain counts (rules and calibration in
+    ``docs/statistics-funnel.md``).
+
+    ``adjusted_p`` is the comparison's Holm-adjusted p (``None``: not assessed);
+    ``flipped_adjusted_p`` the adjusted p with one focal non-passer turned passer (same family),
+    used only to report ``significance_fragile``.
+
+    * GREY ``too_few_*`` / ``no_reference_passers``: a group below ``min_denominator`` decisions,
+      or no reference passers.
+    * RED: ratio < 4/5, adjusted p < alpha, shortfall >= 1 person, and one more focal pass would
+      not bring the ratio to 4/5 (UGESP Q&A 21: the flip is applied to the ratio finding).
+    * AMBER: ratio < 4/5 without all of that; or significant, unfavourable, ratio >= 4/5.
+    * GREEN: ratio >= 4/5, not significantly unfavourable, *and* the 95 % interval of the ratio
+      lies at or above 0.8 (the data could have shown a disproportion and did not).
+    * GREY ``interval_reaches_below_four_fifths``: otherwise (too few to tell), with the power to
+      detect a ratio of 0.8 and how many more campaigns of this size would reach 80 % power.
+    """
+    t = Table2x2(focal_pass, focal_fail, ref_pass, ref_fail)
+    ratio = exact_ratio(t)
+    ci, _ = katz_log_ci(t) if ratio is not None else (None, False)
+    shortfall = (t.focal_n * Fraction(t.ref_pass, t.ref_n) - t.focal_pass) if t.ref_n else None
+    persons = persons_to_four_fifths(t)
+    significant = adjusted_p is not None and adjusted_p < alpha
+    numbers: dict[str, Any] = {
+        "focal_n": t.focal_n,
+        "reference_n": t.ref_n,
+        "min_denominator": min_denominator,
+        "alpha": alpha,
+        "ratio": _fmt_ratio(ratio),
+        "ratio_ci_low": None if ci is None else ci.low,
+        "ratio_ci_high": None if ci is None else ci.high,
+        "adjusted_p": adjusted_p,
+        "shortfall": None if shortfall is None else round(float(shortfall), 2),
+        "persons_to_four_fifths": persons,
+        "ratio_flip_reverses": None if persons is None or persons == 0 else persons <= 1,
+        "significance_fragile": (
+            None if not significant or flipped_adjusted_p is None
+            else not flipped_adjusted_p < alpha
+        ),
+        "interval_above_four_fifths": None if ci is None else ci.low >= float(FOUR_FIFTHS),
+        "power_at_four_fifths": None,
+        "more_campaigns_for_power": None,
+    }
+
+    def grey(code: str) -> Verdict:
+        numbers.update(_power_numbers(t.focal_n, t.ref_n, t.ref_pass, alpha))
+        return Verdict(GREY, code, numbers)
+
+    if t.focal_n < min_denominator:
+        return grey("too_few_focal")
+    if t.ref_n < min_denominator:
+        return grey("too_few_reference")
+    if t.ref_pass == 0:
+        return grey("no_reference_passers")
+    unfavourable = Fraction(t.focal_pass, t.focal_n) < Fraction(t.ref_pass, t.ref_n)
+    if below_four_fifths(ratio):
+        short = shortfall if shortfall is not None else Fraction(0)
+        if not significant:
+            return Verdict(AMBER, "below_four_fifths_not_significant", numbers)
+        if short < 1:
+            return Verdict(AMBER, "below_four_fifths_shortfall_below_one", numbers)
+        if numbers["ratio_flip_reverses"]:
+            return Verdict(AMBER, "below_four_fifths_not_robust", numbers)
+        return Verdict(RED, "below_four_fifths_significant_robust", numbers)
+    if significant and unfavourable:
+        return Verdict(AMBER, "significant_above_four_fifths", numbers)
+    if numbers["interval_above_four_fifths"]:
+        return Verdict(GREEN, "no_evidence" if unfavourable else "focal_rate_not_lower", numbers)
+    return grey("interval_reaches_below_four_fifths")
+
+
+def assess_family(
+    tables: Sequence[Table2x2 | tuple[int, int, int, int]],
+    test: str = "fisher",
+    alpha: float = 0.05,
+    min_denominator: int = 20,
+) -> list[Verdict]:
+    """Verdicts of one family of comparisons (one view of one report) from plain counts.
+
+    Holm runs over the assessable comparisons (both groups >= ``min_denominator`` decisions and
+    reference passers); the others get ``adjusted_p = None`` and a GREY verdict. Each tuple is
+    (focal passed, focal not passed, reference passed, reference not passed).
+    """
+    tabs = [t if isinstance(t, Table2x2) else Table2x2(*t) for t in tables]
+    family = [i for i, t in enumerate(tabs)
+              if min(t.focal_n, t.ref_n) >= min_denominator and t.ref_pass > 0]
+    raw = [significance_2x2(tabs[i], test).p_value for i in family]
+    adjusted = dict(zip(family, holm_adjust(raw), strict=True))
+    out = []
+    for i, t in enumerate(tabs):
+        adj = adjusted.get(i)
+        flipped_p = None
+        if adj is not None and adj < alpha:
+            flipped_p = flip_check(t, raw, family.index(i), test, alpha).flipped_adjusted_p
+        out.append(impact_verdict(
+            t.focal_pass, t.focal_fail, t.ref_pass, t.ref_fail, adjusted_p=adj,
+            flipped_adjusted_p=flipped_p, alpha=alpha, min_denominator=min_denominator,
+        ))
+    return out
+
+
+#: English sentences of the reason codes, for the analysis-level records (CLI, CSV of the raw
+#: analysis); the web layer translates by code (``hrpipeline.web.messages``).
+REASON_TEXTS: dict[str, str] = {
+    "too_few_focal": "Too few to tell: only {focal_n} decisions in this group (at least "
+                     "{min_denominator} needed).",
+    "too_few_reference": "Too few to tell: only {reference_n} decisions in the reference group "
+                         "(at least {min_denominator} needed).",
+    "no_reference_passers": "Too few to tell: nobody in the reference group passed, so there is "
+                            "no rate to compare with.",
+    "interval_reaches_below_four_fifths": "Too few to tell: the ratio is {ratio} but its 95% "
+                                          "interval reaches below 0.8.",
+    "below_four_fifths_significant_robust": "This group passes at {ratio} times the reference "
+                                            "rate (below 0.8); the gap is statistically "
+                                            "significant after correction for multiple "
+                                            "comparisons, and {persons_to_four_fifths} more "
+                                            "people would have to pass to reach 0.8.",
+    "below_four_fifths_not_significant": "Watch: this group passes at {ratio} times the "
+                                         "reference rate (below 0.8), but the gap could be "
+                                         "chance at these numbers.",
+    "below_four_fifths_shortfall_below_one": "Watch: this group passes at {ratio} times the "
+                                             "reference rate (below 0.8), but the gap amounts "
+                                             "to less than one person.",
+    "below_four_fifths_not_robust": "Watch: this group passes at {ratio} times the reference "
+                                    "rate (below 0.8), but one more person passing would bring "
+                                    "the ratio to 0.8.",
+    "significant_above_four_fifths": "Watch: this group passes at a significantly lower rate, "
+                                     "though at {ratio} times the reference rate it is not "
+                                     "below 0.8.",
+    "focal_rate_not_lower": "No disproportionate drop-out: this group passes at least as often "
+                            "as the reference group, and the 95% interval of the ratio excludes "
+                            "ratios below 0.8.",
+    "no_evidence": "No disproportionate drop-out: the ratio is {ratio} and its 95% interval "
+                   "excludes ratios below 0.8.",
+    "strata_disagree": "Strata disagree: see each campaign/zone (the stratified comparison is "
+                       "shown, not the collapsed one).",
+}
+
+
+def reason_text(code: str, numbers: dict[str, Any]) -> str:
+    """The English sentence of a reason code (analysis records only; no translation)."""
+    text = REASON_TEXTS.get(code, code)
+    shown = {k: (f"{v:.2f}" if isinstance(v, float) else v) for k, v in numbers.items()}
+    try:
+        return text.format(**shown)
+    except (KeyError, ValueError):
+        return text
+
+
+def tier_from_verdict(verdict: Verdict) -> Tier:
+    return Tier(verdict.tier, TIER_LABELS[verdict.tier], verdict.reason_code,
+                dict(verdict.numbers), reason_text(verdict.reason_code, verdict.numbers))
 
 
 def assign_tier(
@@ -511,84 +736,10 @@ def assign_tier(
     alpha: float = 0.05,
     min_denominator: int = 20,
 ) -> Tier:
-    """RED / AMBER / GREY / GREEN for one comparison (rules in ``docs/statistics-funnel.md``).
-
-    * GREY: focal or reference denominator < ``min_denominator``, or no reference passers.
-    * RED: ratio < 4/5 and Holm-adjusted p < alpha and shortfall >= 1 and survives the flip.
-    * AMBER: ratio < 4/5 but not all of the above; or significant, unfavourable, ratio >= 4/5.
-    * GREEN: otherwise ("no evidence", never "no disparity").
-    """
+    """:func:`impact_verdict` of a :class:`Comparison`, with the English label and reason."""
     t = comparison.table
-    ratio = comparison.ratio
-    base = {
-        "focal_n": t.focal_n,
-        "reference_n": t.ref_n,
-        "min_denominator": min_denominator,
-        "ratio": _fmt_ratio(ratio),
-        "adjusted_p": adjusted_p,
-        "alpha": alpha,
-    }
-    if t.focal_n < min_denominator:
-        return Tier(
-            GREY, TIER_LABELS[GREY], "too_few_focal", base,
-            f"Too few to tell: only {t.focal_n} decisions in this group "
-            f"(at least {min_denominator} needed).",
-        )
-    if t.ref_n < min_denominator:
-        return Tier(
-            GREY, TIER_LABELS[GREY], "too_few_reference", base,
-            f"Too few to tell: only {t.ref_n} decisions in the reference group "
-            f"(at least {min_denominator} needed).",
-        )
-    if t.ref_pass == 0:
-        return Tier(
-            GREY, TIER_LABELS[GREY], "no_reference_passers", base,
-            "Too few to tell: nobody in the reference group passed, so there is no rate to "
-            "compare with.",
-        )
-    significant = adjusted_p < alpha
-    shortfall = comparison.shortfall if comparison.shortfall is not None else Fraction(0)
-    base["shortfall"] = round(float(shortfall), 2)
-    if below_four_fifths(ratio):
-        robust = flip.robust if flip is not None else True
-        if significant and shortfall >= 1 and robust:
-            return Tier(
-                RED, TIER_LABELS[RED], "below_four_fifths_significant_robust", base,
-                f"This group passes at {float(ratio):.2f} times the reference rate (below 0.8); "
-                f"the gap is statistically significant after correction for multiple "
-                f"comparisons and amounts to about {float(shortfall):.1f} fewer people passing.",
-            )
-        if not significant:
-            code, why = "below_four_fifths_not_significant", (
-                "but the gap could be chance at these numbers"
-            )
-        elif shortfall < 1:
-            code, why = "below_four_fifths_shortfall_below_one", (
-                "but the gap amounts to less than one person"
-            )
-        else:
-            code, why = "below_four_fifths_not_robust", (
-                "but one person passing instead of failing would undo the finding"
-            )
-        return Tier(
-            AMBER, TIER_LABELS[AMBER], code, base,
-            f"Watch: this group passes at {float(ratio):.2f} times the reference rate "
-            f"(below 0.8), {why}.",
-        )
-    if significant and comparison.unfavourable:
-        return Tier(
-            AMBER, TIER_LABELS[AMBER], "significant_above_four_fifths", base,
-            f"Watch: this group passes at a significantly lower rate, though at "
-            f"{float(ratio):.2f} times the reference rate it is not below 0.8.",
-        )
-    if not comparison.unfavourable:
-        return Tier(
-            GREEN, TIER_LABELS[GREEN], "focal_rate_not_lower", base,
-            "No evidence of disproportionate drop-out: this group passes at least as often "
-            "as the reference group.",
-        )
-    return Tier(
-        GREEN, TIER_LABELS[GREEN], "no_evidence", base,
-        f"No evidence of disproportionate drop-out: the ratio is {float(ratio):.2f} "
-        f"(not below 0.8) and the gap is not statistically significant.",
-    )
+    return tier_from_verdict(impact_verdict(
+        t.focal_pass, t.focal_fail, t.ref_pass, t.ref_fail, adjusted_p=adjusted_p,
+        flipped_adjusted_p=None if flip is None else flip.flipped_adjusted_p,
+        alpha=alpha, min_denominator=min_denominator,
+    ))

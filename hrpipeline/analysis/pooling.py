@@ -40,7 +40,11 @@ import pandas as pd
 from scipy import optimize, special
 
 from hrpipeline.analysis.impact import (
+    AMBER,
+    FOUR_FIFTHS,
+    RED,
     Table2x2,
+    Verdict,
     _log_hypergeom,
     _log_norm,
     _z,
@@ -448,3 +452,107 @@ def _direction(odds: float) -> int:
     if odds < 1:
         return -1
     return 1 if odds > 1 else 0
+
+
+#: Kinds of disagreement that make the stratified comparison the headline.
+HETEROGENEOUS = "heterogeneous"  # Breslow-Day p < alpha: the strata's odds ratios differ
+CRUDE_SIDE_OF_FOUR_FIFTHS = "crude_side_of_four_fifths"  # crude ratio and SIR either side of 0.8
+CRUDE_CONTRADICTS = "crude_contradicts_stratified"  # ``simpson``: direction or significance
+
+
+def strata_disagreement(result: PooledResult) -> list[str]:
+    """Why the collapsed (crude) verdict cannot be the headline; empty when it can.
+
+    * ``heterogeneous``: Breslow-Day (Tarone) p < alpha;
+    * ``crude_side_of_four_fifths``: the crude impact ratio and the standardized ratio lie on
+      different sides of 4/5 (exact comparison);
+    * ``crude_contradicts_stratified``: the crude and Mantel-Haenszel odds ratios lie on
+      different sides of 1 with one of the two tests significant, or the two tests disagree on
+      significance (:attr:`PooledResult.simpson`). A difference of side of 1 with neither test
+      significant is noise around "no difference" and is not flagged (it flagged a large share
+      of null simulations).
+    """
+    kinds = []
+    if result.homogeneous is False:
+        kinds.append(HETEROGENEOUS)
+    crude_ratio = exact_ratio(result.crude_table)
+    if (crude_ratio is not None and result.standardized_ratio is not None
+            and below_four_fifths(crude_ratio) != result.standardized_below_four_fifths):
+        kinds.append(CRUDE_SIDE_OF_FOUR_FIFTHS)
+    if result.simpson:
+        kinds.append(CRUDE_CONTRADICTS)
+    return kinds
+
+
+def pooled_verdict(result: PooledResult, adjusted_p: float | None) -> Verdict | None:
+    """The stratified headline verdict when the strata disagree (see :func:`strata_disagreement`),
+    else ``None`` (the crude comparison stays the headline).
+
+    Reason code ``strata_disagree`` ("strata disagree: see each campaign/zone"), tier:
+
+    * RED when the strata agree with each other (Breslow-Day not significant) and the stratified
+      comparison meets the RED rule: standardized ratio O/E < 4/5, Holm-adjusted pooled p <
+      alpha, E - O >= 1 person, and one more focal pass would not bring O/E to 4/5;
+    * AMBER otherwise: a disagreement between strata, or between the collapsed and the
+      stratified result, is itself a reason to look at each campaign/zone. Never GREEN.
+
+    ``numbers`` carries the stratified figures (``ratio`` is the standardized ratio), the
+    Breslow-Day p and the kinds of disagreement.
+    """
+    kinds = strata_disagreement(result)
+    if not kinds:
+        return None
+    alpha = result.alpha
+    sir, expected, observed = (result.standardized_ratio, result.expected_focal_pass,
+                               result.observed_focal_pass)
+    persons = None
+    shortfall = None
+    if expected is not None and expected > 0:
+        persons = max(0, math.ceil(FOUR_FIFTHS * expected - observed))
+        shortfall = expected - observed
+    ci = result.mh_odds_ratio_ci
+    numbers = {
+        "ratio": None if sir is None else round(float(sir), 4),
+        "standardized_ratio": None if sir is None else float(sir),
+        "observed_focal_pass": observed,
+        "expected_focal_pass": None if expected is None else float(expected),
+        "shortfall": None if shortfall is None else round(float(shortfall), 2),
+        "persons_to_four_fifths": persons,
+        "ratio_flip_reverses": None if not persons else persons <= 1,
+        "mh_odds_ratio": result.mh_odds_ratio,
+        "mh_ci_low": None if ci is None else ci[0],
+        "mh_ci_high": None if ci is None else ci[1],
+        "pooled_p": result.p_value,
+        "adjusted_p": adjusted_p,
+        "pooled_test": result.test_used,
+        "breslow_day_p": result.breslow_day_p_value,
+        "heterogeneous": result.homogeneous is False,
+        "disagreement": kinds,
+        "crude_ratio": _f(exact_ratio(result.crude_table)),
+        "crude_p": result.crude_p_value,
+        "alpha": alpha,
+    }
+    red = (
+        result.homogeneous is not False
+        and below_four_fifths(sir)
+        and adjusted_p is not None and adjusted_p < alpha
+        and shortfall is not None and shortfall >= 1
+        and persons is not None and persons > 1
+    )
+    return Verdict(RED if red else AMBER, "strata_disagree", numbers)
+
+
+def strata_verdict(
+    tables: Sequence[Table2x2 | tuple[int, int, int, int]],
+    labels: Sequence[str] | None = None,
+    *,
+    adjusted_p: float | None = None,
+    alpha: float = 0.05,
+    crude_test: str = "fisher",
+) -> Verdict | None:
+    """:func:`pooled_verdict` from plain counts (one tuple per stratum: focal passed, focal not
+    passed, reference passed, reference not passed). Without ``adjusted_p`` the pooled p itself
+    is used (a family of one)."""
+    tabs = [t if isinstance(t, Table2x2) else Table2x2(*t) for t in tables]
+    result = pool_strata(tabs, labels, alpha=alpha, crude_test=crude_test)
+    return pooled_verdict(result, result.p_value if adjusted_p is None else adjusted_p)

@@ -90,6 +90,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "(adjusted p {band}) and holds if one more candidate had passed.",
         "flag_amber_hidden": "Watch: a large or significant gap (adjusted p {band}), but not "
         "firmly established; the rates are hidden to protect privacy.",
+        "flag_strata": "Strata disagree: see each campaign/zone. The campaigns or zones of this "
+        "table do not tell the same story, so the total of all of them is not the verdict.",
         "withdrawals": " Counting withdrawals as drop-out.",
         "effect": "Effect on the pass rate: {pp} percentage points (95% CI {low} to {high}).",
         "effect_hidden": "The size of the effect is not shown: a count behind it is hidden.",
@@ -126,6 +128,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "flag_amber_hidden": "Opvolgen: een groot of significant verschil (gecorrigeerde p "
         "{band}), maar nog niet stevig aangetoond; de percentages zijn verborgen om de privacy "
         "te beschermen.",
+        "flag_strata": "De deelgroepen spreken elkaar tegen: bekijk elke campagne/zone apart. "
+        "De campagnes of zones van deze tabel vertellen niet hetzelfde verhaal, dus het totaal "
+        "is niet het oordeel.",
         "withdrawals": " Afhakers tellen mee als uitval.",
         "effect": "Effect op het slaagpercentage: {pp} procentpunten (95%-BI {low} tot {high}).",
         "effect_hidden": "De grootte van het effect wordt niet getoond: een onderliggend "
@@ -165,6 +170,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "flag_amber_hidden": "À surveiller : un écart important ou significatif (p corrigée "
         "{band}), mais pas établi avec certitude ; les taux sont masqués pour protéger la vie "
         "privée.",
+        "flag_strata": "Les strates se contredisent : voir chaque campagne/zone. Les campagnes "
+        "ou zones de ce tableau ne racontent pas la même histoire, le total n'est donc pas le "
+        "verdict.",
         "withdrawals": " Les désistements comptent comme abandon.",
         "effect": "Effet sur le taux de réussite : {pp} points de pourcentage (IC à 95 % "
         "{low} à {high}).",
@@ -250,6 +258,8 @@ def _flags(reports: list[Any], lang: str) -> list[R.Flag]:
             text = t[name].format(
                 focal=_num(_pct(c["focal_rate"]), lang, "%"),
                 reference=_num(_pct(c["reference_rate"]), lang, "%"), band=band)
+            if c.get("reason_code") == "strata_disagree":  # the crude rates are not the verdict
+                text = t["flag_strata"]
             if c["view"] == "retention":
                 text += t["withdrawals"]
             rank = order[c["tier"]]

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hrpipeline.analysis.funnel import analyse_funnel
+from hrpipeline.analysis.pooling import strata_disagreement
 from hrpipeline.disclosure import (
     SUPPRESSED,
     coarsen_p,
@@ -105,7 +106,9 @@ class FunnelReport:
                           "impact_ratio", "ratio_low", "ratio_high", "difference_points",
                           "odds_ratio", "fail_rate_ratio", "test", "tails", "p_value",
                           "p_adjusted", "adjustment", "family_size", "shortfall",
-                          "flip_robust", "tier", "reason_code", "reason")
+                          "flip_robust", "significance_fragile", "persons_to_four_fifths",
+                          "power_at_four_fifths", "more_campaigns_for_power", "headline",
+                          "breslow_day_p", "crude_tier", "tier", "reason_code", "reason")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -259,12 +262,12 @@ def _published_rows(result, pub, pol) -> list[dict[str, Any]]:
         ret_ci = gate_interval(*(_ci(g.retention_ci)), is_suppressed(retention) or g.retention_ci is None)
         rows.append({
             "stage": g.stage, "group": g.group, "entered": entered, **n,
-            "pass_rate": _r(pass_rate), "pass_rate_low": _lo(dec_ci),
+            "pass_rate": _rate(pass_rate), "pass_rate_low": _lo(dec_ci),
             "pass_rate_high": _hi(dec_ci),
-            "retention_rate": _r(retention), "retention_rate_low": _lo(ret_ci),
+            "retention_rate": _rate(retention), "retention_rate_low": _lo(ret_ci),
             "retention_rate_high": _hi(ret_ci),
-            "cumulative": _r(published_rate(n["passed"], pub(first, g.group), pol)),
-            "share": _r(published_rate(entered, pub(g.stage), pol)),
+            "cumulative": _rate(published_rate(n["passed"], pub(first, g.group), pol)),
+            "share": _rate(published_rate(entered, pub(g.stage), pol)),
         })
     return rows
 
@@ -279,12 +282,22 @@ def _r(value, digits: int = 4):
     return round(float(value), digits)
 
 
+def _rate(value):
+    """A rate, share or ratio as published: *not* rounded here. The pages, the PDF and the CLI
+    round it once for display (one decimal of a percent, two of a ratio); rounding it to 4
+    digits first made 20/37 = 0.54054 show as 54.0 % (0.5405 -> 54.05 -> 54.0) instead of
+    54.1 % (issue 16 item 10)."""
+    if is_suppressed(value) or value is None:
+        return value
+    return float(value)
+
+
 def _lo(ci):
-    return SUPPRESSED if is_suppressed(ci) else round(ci[0], 4)
+    return SUPPRESSED if is_suppressed(ci) else float(ci[0])
 
 
 def _hi(ci):
-    return SUPPRESSED if is_suppressed(ci) else round(ci[1], 4)
+    return SUPPRESSED if is_suppressed(ci) else float(ci[1])
 
 
 def _published_comparisons(result, pub, pol, view, reference):
@@ -312,8 +325,9 @@ def _published_comparisons(result, pub, pol, view, reference):
         tier = row.tier
         out.append({
             "stage": row.stage, "group": row.focal, "reference": reference, "view": view,
-            "focal_rate": _r(f_rate), "reference_rate": _r(r_rate),
-            "impact_ratio": _r(ratio, 3), "ratio_low": _lo(ratio_ci), "ratio_high": _hi(ratio_ci),
+            "focal_rate": _rate(f_rate), "reference_rate": _rate(r_rate),
+            "impact_ratio": _rate(ratio), "ratio_low": _lo(ratio_ci),
+            "ratio_high": _hi(ratio_ci),
             "difference_points": diff,
             "odds_ratio": rounded(c.odds.estimate if c.odds else None, 3, hidden),
             "fail_rate_ratio": rounded(c.fail_rate_ratio, 3, hidden),
@@ -324,12 +338,36 @@ def _published_comparisons(result, pub, pol, view, reference):
             "shortfall": rounded(float(c.shortfall) if c.shortfall is not None else None, 1,
                                  hidden),
             "flip_robust": None if row.flip is None else row.flip.robust,
+            **_verdict_fields(row, hidden),
             "tier": tier.tier.upper(), "reason_code": tier.reason_code,
             "reason_params": _reason_params(tier, hidden, pol),
             "reason": _reason_text(tier.reason_code, tier.tier, pol,
                                    p_adj if p_adj is not None else None),
         })
     return out, family
+
+
+def _verdict_fields(row, hidden: bool) -> dict[str, Any]:
+    """The verdict's numbers (issue 16): derived from the counts, so hidden with them."""
+    crude = row.crude_tier if row.crude_tier is not None else row.tier
+    params = crude.params
+    bd = row.breslow_day_p
+    fragile = None if row.flip is None else row.flip.significance_fragile
+    return {
+        "significance_fragile": SUPPRESSED if hidden and fragile is not None else fragile,
+        "persons_to_four_fifths": _hidden_or(params.get("persons_to_four_fifths"), hidden),
+        "power_at_four_fifths": rounded(params.get("power_at_four_fifths"), 3, hidden)
+        if params.get("power_at_four_fifths") is not None else None,
+        "more_campaigns_for_power": _hidden_or(params.get("more_campaigns_for_power"), hidden),
+        "headline": row.headline,
+        "strata_disagree": row.headline == "stratified",
+        "breslow_day_p": _p_text(gate_p(bd, hidden)) if bd is not None else None,
+        "crude_tier": crude.tier.upper(),
+    }
+
+
+def _hidden_or(value, hidden: bool):
+    return SUPPRESSED if hidden and value is not None else value
 
 
 def _p_text(p) -> Any:
@@ -344,6 +382,14 @@ def _reason_params(tier, hidden: bool, pol) -> dict[str, Any]:
     params = {"min_denominator": pol.min_denominator, "threshold": 0.8}
     if tier.params.get("adjusted_p") is not None:
         params["p_band"] = coarsen_p(tier.params["adjusted_p"])
+    # Derived from the counts: only when they are published (and never for the stratified
+    # headline, whose numbers come from stratum cells this check does not cover).
+    if not hidden and tier.reason_code != "strata_disagree":
+        for key in ("persons_to_four_fifths", "more_campaigns_for_power"):
+            if tier.params.get(key) is not None:
+                params[key] = tier.params[key]
+        if tier.params.get("power_at_four_fifths") is not None:
+            params["power"] = round(100 * tier.params["power_at_four_fifths"])
     return params
 
 
@@ -351,6 +397,11 @@ _REASONS = {
     "too_few_focal": "Too few to tell: fewer than {n} decisions in this group.",
     "too_few_reference": "Too few to tell: fewer than {n} decisions in the reference group.",
     "no_reference_passers": "Too few to tell: nobody in the reference group passed.",
+    "interval_reaches_below_four_fifths": "Too few to tell: the 95% interval of the impact "
+                                          "ratio reaches below 0.8, so these numbers cannot "
+                                          "show that there is no disproportionate drop-out.",
+    "strata_disagree": "Strata disagree: see each campaign/zone. The comparison shown is the "
+                       "stratified one, not the total of all campaigns/zones.",
 }
 
 
@@ -365,8 +416,9 @@ def _reason_text(code: str, tier: str, pol, p_adj) -> str:
                "it holds if one more candidate had passed.",
         "amber": "Watch: a large or significant gap, but not all of: ratio below 0.8, "
                  f"significant after correction (adjusted p {band}), robust to one candidate.",
-        "green": "No evidence of disproportionate drop-out at this stage "
-                 f"(adjusted p {band}); this is not proof that there is no gap.",
+        "green": "No disproportionate drop-out at this stage: the pass rate is not "
+                 f"significantly lower (adjusted p {band}) and the 95% interval of the impact "
+                 "ratio excludes ratios below 0.8.",
     }
     return texts.get(tier, code)
 
@@ -409,6 +461,9 @@ def _published_pooled(result, view, release, entry, strata) -> list[dict[str, An
             "p_adjusted": _p_text(gate_p(row.adjusted_p, hidden))
             if row.adjusted_p is not None else None,
             "homogeneous": r.homogeneous,
+            "breslow_day_p": _p_text(gate_p(r.breslow_day_p_value, hidden))
+            if r.breslow_day_p_value is not None else None,
+            "strata_disagree": bool(strata_disagreement(r)),
             "recommendation": r.recommendation,
             "simpson": bool(r.simpson),
         })
@@ -453,7 +508,7 @@ def _add_representation(report: FunnelReport, zone_obj, pol, pub) -> None:
         share = published_rate(row.observed, row.n, pol) if not hidden else SUPPRESSED
         report.representation.append({
             "stage": row.population, "group": row.group,
-            "share": _r(share), "benchmark_share": round(row.benchmark_share, 4),
+            "share": _rate(share), "benchmark_share": round(row.benchmark_share, 4),
             "gap_points": rounded(row.gap_points, 1, is_suppressed(share)),
             "ratio": rounded(row.ratio, 3, is_suppressed(share)),
             "sd": rounded(row.sd, 1, is_suppressed(share)),

@@ -36,7 +36,7 @@ TIER_LABELS = {
     "red": _l("Disproportionate drop-out"),
     "amber": _l("Watch"),
     "grey": _l("Too few to tell"),
-    "green": _l("No evidence of disproportionate drop-out"),
+    "green": _l("No disproportionate drop-out"),
 }
 
 _TEST_TEXTS = {
@@ -59,11 +59,28 @@ def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str =
     n = p.get("min_denominator", 20)
     band = p.get("p_band")
     band_text = _(" (adjusted p %(band)s)", band=band) if band else ""
+    power_text = ""
+    if p.get("power") is not None and p.get("more_campaigns_for_power") is not None:
+        power_text = _(
+            " At these numbers a true ratio of 0.8 would be detected only %(power)s times in "
+            "100; %(more)s more campaigns of this size would be needed to detect it 80 times "
+            "in 100.", power=p["power"], more=p["more_campaigns_for_power"])
+    elif p.get("power") is not None:
+        power_text = _(" At these numbers a true ratio of 0.8 would be detected only %(power)s "
+                       "times in 100.", power=p["power"])
     texts = {
         "too_few_focal": lambda: _(
-            "Too few to tell: fewer than %(n)s decisions in this group.", n=n),
+            "Too few to tell: fewer than %(n)s decisions in this group.", n=n) + power_text,
         "too_few_reference": lambda: _(
-            "Too few to tell: fewer than %(n)s decisions in the reference group.", n=n),
+            "Too few to tell: fewer than %(n)s decisions in the reference group.", n=n)
+        + power_text,
+        "interval_reaches_below_four_fifths": lambda: _(
+            "Too few to tell: the confidence interval of the impact ratio reaches below 0.8, so "
+            "these numbers cannot show that there is no disproportionate drop-out.")
+        + power_text,
+        "strata_disagree": lambda: _(
+            "Strata disagree: see each campaign/zone. The verdict is that of the comparison "
+            "within campaigns or zones%(band)s, not of their total.", band=band_text),
         "no_reference_passers": lambda: _(
             "Too few to tell: nobody in the reference group passed, so there is no rate to "
             "compare with."),
@@ -79,16 +96,17 @@ def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str =
             "amounts to less than one person."),
         "below_four_fifths_not_robust": lambda: _(
             "Watch: the pass rate is below four-fifths of the reference group's, but one more "
-            "candidate passing would undo the finding."),
+            "candidate passing would bring it to four-fifths."),
         "significant_above_four_fifths": lambda: _(
             "Watch: the pass rate is significantly lower%(band)s, though not below four-fifths "
             "of the reference group's.", band=band_text),
         "focal_rate_not_lower": lambda: _(
-            "No evidence of disproportionate drop-out: this group passes at least as often as "
-            "the reference group."),
+            "No disproportionate drop-out: this group passes at least as often as the "
+            "reference group, and the confidence interval of the impact ratio excludes ratios "
+            "below 0.8."),
         "no_evidence": lambda: _(
-            "No evidence of disproportionate drop-out at this stage%(band)s; this is not proof "
-            "that there is no gap.", band=band_text),
+            "No disproportionate drop-out at this stage%(band)s: the confidence interval of the "
+            "impact ratio excludes ratios below 0.8.", band=band_text),
     }
     make = texts.get(code or "")
     return make() if make else fallback

@@ -95,8 +95,11 @@ def test_holm_runs_over_the_assessed_family():
         rows += _cells(stage, BELGIAN_ORIGIN, 35, 15) + _cells(stage, EU_BACKGROUND, fp, ff)
     r = analyse_funnel(_frame(rows))
     dec = [x for x in r.impact if x.view == "decision"]
-    assessed = [x for x in dec if x.tier.tier != GREY]
+    # Assessed rows are those with an adjusted p: since issue 16 an assessed row can be GREY too
+    # (its ratio's interval reaches below 0.8).
+    assessed = [x for x in dec if x.adjusted_p is not None]
     assert len(assessed) == 3 and dec[3].tier.tier == GREY and dec[3].adjusted_p is None
+    assert dec[3].tier.reason_code == "too_few_focal"
     expected = multipletests([x.comparison.test.p_value for x in assessed], method="holm")[1]
     assert [x.adjusted_p for x in assessed] == pytest.approx(list(expected))
     assert all(x.family_size == 3 for x in dec)
@@ -135,9 +138,19 @@ def test_pooled_over_zones_with_simpson():
             + _cells("interview", NON_EU_BACKGROUND, 18, 2, 0, 0, "easy")
             + _cells("interview", BELGIAN_ORIGIN, 160, 40, 0, 0, "easy"))
     r = analyse_funnel(_frame(rows), strata=["zone"])
-    # Collapsed, the focal group looks RED ...
-    assert r.tiers()[("interview", NON_EU_BACKGROUND)] == RED
-    # ... but the pooled, stratified comparison says the opposite, in plain words.
+    # Collapsed, the focal group looks RED, but the strata say the opposite: since issue 16
+    # (item 7) the stratified comparison is the headline (AMBER "strata disagree"), and the
+    # crude RED is kept apart, not shown as the verdict.
+    row = next(x for x in r.impact if x.view == "decision")
+    assert row.crude_tier.tier == RED
+    assert r.tiers()[("interview", NON_EU_BACKGROUND)] == AMBER
+    assert (row.headline, row.tier.reason_code) == ("stratified", "strata_disagree")
+    assert row.tier.params["ratio"] == pytest.approx(4 / 3, abs=1e-4)
+    rec = row.to_record()
+    assert rec["strata_disagree"] and rec["crude_tier"] == RED
+    assert "crude_contradicts_stratified" in rec["disagreement"]
+    assert "breslow_day_p_value" in rec
+    # ... and the pooled record says the same in plain words.
     pooled = [p for p in r.pooled if p.view == "decision"]
     assert len(pooled) == 1
     rec = pooled[0].to_record()

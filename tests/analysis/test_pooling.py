@@ -8,12 +8,15 @@ import pytest
 from scipy import stats
 from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 
-from hrpipeline.analysis.impact import Table2x2
+from hrpipeline.analysis.impact import AMBER, RED, Table2x2
 from hrpipeline.analysis.pooling import (
     breslow_day_tarone,
     exact_conditional_test,
     mantel_fleiss,
     pool_strata,
+    pooled_verdict,
+    strata_disagreement,
+    strata_verdict,
 )
 
 # R ``?mantelhaen.test``, "Rabbits" (penicillin levels 1/8, 1/4, 1/2, 1, 4): rows Delay
@@ -222,3 +225,44 @@ def test_cmh_continuity_correction_never_exceeds_the_difference():
     assert mh.statistic == 0.0
     assert mh.p_value == 1.0
     assert mh.odds_ratio == pytest.approx(1.0)
+
+
+# --- issue 16 item 7: the stratified comparison is the headline when strata disagree -----------
+
+
+def test_heterogeneous_strata_make_the_stratified_comparison_the_headline():
+    """Opposite odds ratios in two zones (Breslow-Day p < 0.001): code ``strata_disagree``,
+    AMBER (one pooled number would hide the disagreement), Breslow-Day p in the numbers."""
+    v = strata_verdict([(40, 60, 80, 20), (80, 20, 40, 60)], ["A", "B"])
+    assert v is not None and (v.tier, v.reason_code) == (AMBER, "strata_disagree")
+    assert v.numbers["heterogeneous"] is True and "heterogeneous" in v.numbers["disagreement"]
+    assert v.numbers["breslow_day_p"] < 0.001
+
+
+def test_simpson_collapsed_red_is_not_the_headline():
+    """The constructed Simpson case: collapsed ratio 0.30 (significant), standardized 4/3."""
+    r = pool_strata([Table2x2(30, 170, 2, 18), Table2x2(18, 2, 160, 40)], ["hard", "easy"])
+    assert set(strata_disagreement(r)) == {"crude_side_of_four_fifths",
+                                           "crude_contradicts_stratified"}
+    v = pooled_verdict(r, r.p_value)
+    assert (v.tier, v.reason_code) == (AMBER, "strata_disagree")
+    assert v.numbers["ratio"] == pytest.approx(4 / 3, abs=1e-4)
+    assert v.numbers["crude_ratio"] == pytest.approx(48 / 162)
+
+
+def test_gap_hidden_by_the_collapsed_table_is_red_when_strata_agree():
+    """Focal candidates mostly in the easy zone: within each zone they pass less often (130/200
+    vs 36/40; 10/40 vs 90/200), collapsed they pass *more* often (140/240 vs 126/240, ratio
+    1.11, not significant). Standardized ratio 140/198 = 0.707 (CMH p 0.0002), Breslow-Day
+    p 0.31: the strata agree, the stratified comparison is RED and it is the headline."""
+    v = strata_verdict([(130, 70, 36, 4), (10, 30, 90, 110)], ["easy", "hard"])
+    assert (v.tier, v.reason_code) == (RED, "strata_disagree")
+    assert v.numbers["standardized_ratio"] == pytest.approx(140 / 198)
+    assert v.numbers["heterogeneous"] is False and v.numbers["breslow_day_p"] > 0.05
+    assert v.numbers["persons_to_four_fifths"] == 19  # ceil(0.8 * 198 - 140)
+    assert v.numbers["crude_ratio"] == pytest.approx(140 / 126)
+
+
+def test_agreeing_strata_keep_the_crude_headline():
+    assert strata_verdict([(10, 30, 30, 10), (12, 28, 28, 12)]) is None
+    assert strata_verdict(MIGRAINE) is None

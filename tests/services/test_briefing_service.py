@@ -149,3 +149,20 @@ def test_briefing_scope_roles_and_input(demo, make_user):
     assert "Anonymised first screening" not in html
     assert "Projets pilotes" not in html and "Aucun projet pilote" in html
     assert "Chiffres clés" in html
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "see each campaign/zone"),
+                                             ("nl", "bekijk elke campagne/zone"),
+                                             ("fr", "voir chaque campagne/zone")])
+def test_flag_of_a_stratified_headline_says_strata_disagree(lang, words):
+    """Issue 16 item 7: a comparison whose headline is the stratified one (``strata_disagree``)
+    is flagged in the PDF with "strata disagree", not with the collapsed rates."""
+    from types import SimpleNamespace
+
+    comparison = {"stage": "interview", "group": "non_eu_background", "tier": "AMBER",
+                  "reason_code": "strata_disagree", "reason_params": {"p_band": "< 0.01"},
+                  "focal_rate": 0.4, "reference_rate": 0.6, "view": "decision"}
+    report = SimpleNamespace(comparisons=[comparison], stages=["interview"])
+    (flag,) = service._flags([report], lang)
+    assert words in flag.reason and flag.tier == "amber"
+    assert "40" not in flag.reason  # the collapsed rate is not the verdict

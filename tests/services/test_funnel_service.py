@@ -1,6 +1,7 @@
 """Funnel service: scope, catalogue, every number from the rounded release, stable across versions."""
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -230,3 +231,63 @@ def test_representation_against_the_zone_benchmark_names_its_source(data, make_u
                and r["group"] == "non_eu_background")
     assert row["benchmark_share"] == 0.3
     assert all(r["benchmark_label"] for r in report.representation)
+
+
+def _two_stage_plan(campaign_cells):
+    """{group: (passed, failed)} at the cognitive test; everyone entered passed application."""
+    plan = {}
+    for group, (passed, failed) in campaign_cells.items():
+        plan[("application", group, "passed")] = passed + failed
+        plan[("cognitive_test", group, "passed")] = passed
+        plan[("cognitive_test", group, "failed")] = failed
+    return plan
+
+
+def test_rates_are_published_unrounded_so_display_rounds_once(zones, make_user, app):
+    """Issue 16 item 10: 20/37 = 0.54054 was published as 0.5405 and shown as 54.0 %
+    (0.5405 -> 54.05 -> 54.0); published unrounded it shows as 54.1 %."""
+    from flask_babel import force_locale
+
+    from hrpipeline.web.blueprint import pub
+
+    _insert(zones["CRL"], "2025-1", _two_stage_plan(
+        {"belgian_origin": (60, 40), "non_eu_background": (20, 17)}), "e")
+    user = make_user("diversity_officer", ["CRL"])
+    report = funnel_service.funnel_report(user, "CRL", "campaign:2025-1")
+    row = next(r for r in report.rows
+               if (r["stage"], r["group"]) == ("cognitive_test", "non_eu_background"))
+    assert row["pass_rate"] == 20 / 37
+    comp = next(c for c in report.comparisons if c["stage"] == "cognitive_test")
+    assert comp["focal_rate"] == 20 / 37
+    with app.test_request_context(), force_locale("en"):
+        assert str(pub(row["pass_rate"], "rate")) == "54.1%"
+        assert str(pub(round(20 / 37, 4), "rate")) == "54.0%"  # the old, twice-rounded value
+
+
+def test_year_table_with_disagreeing_campaigns_headlines_the_stratified_comparison(
+        zones, make_user):
+    """Issue 16 item 7: within each campaign the non-EU group passes *more* often (30/200 vs
+    10/100; 90/100 vs 160/200), but in the year total it passes less often (120/300 vs
+    170/300, ratio 0.71, significant: the collapsed verdict is RED). The year table's headline
+    is the stratified comparison, code ``strata_disagree``; the crude RED is kept apart; the
+    Breslow-Day p is in the comparisons, the pooled rows, the CSV and the JSON."""
+    _insert(zones["CRL"], "2025-1", _two_stage_plan(
+        {"belgian_origin": (10, 90), "non_eu_background": (30, 170)}), "f")
+    _insert(zones["CRL"], "2025-2", _two_stage_plan(
+        {"belgian_origin": (160, 40), "non_eu_background": (90, 10)}), "g")
+    user = make_user("diversity_officer", ["CRL"])
+    report = funnel_service.funnel_report(user, "CRL", "year:2025")
+    comp = next(c for c in report.comparisons if c["stage"] == "cognitive_test")
+    assert comp["impact_ratio"] == pytest.approx(120 / 170)
+    assert comp["crude_tier"] == "RED"
+    assert comp["tier"] == "AMBER" and comp["reason_code"] == "strata_disagree"
+    assert comp["headline"] == "stratified" and comp["strata_disagree"] is True
+    assert "see each campaign/zone" in comp["reason"]
+    assert comp["breslow_day_p"] is not None
+    pooled = next(p for p in report.pooled if p["stage"] == "cognitive_test")
+    assert pooled["strata_disagree"] is True and pooled["breslow_day_p"] is not None
+    assert "strata_disagree" in report.to_csv() and "breslow_day_p" in report.to_csv()
+    as_json = json.loads(json.dumps(report.to_dict()))
+    assert any(c["headline"] == "stratified" and c["breslow_day_p"] is not None
+               for c in as_json["comparisons"])
+    assert all("breslow_day_p" in p for p in as_json["pooled"])

@@ -179,3 +179,27 @@ def test_chart_never_draws_a_hidden_value_as_a_zero_bar(app):
     assert 0 not in heights
     assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(1.0)
     assert any(t.get_text() == "suppressed" for t in ax.texts)
+
+
+@pytest.mark.parametrize(("lang", "strata", "power", "green"), [
+    ("en", "see each campaign/zone", "detected only 5 times in 100; 20 more campaigns",
+     "No disproportionate drop-out"),
+    ("nl", "bekijk elke campagne/zone", "maar 5 keer op 100 opgemerkt worden; er zijn nog 20",
+     "Geen onevenredige uitval"),
+    ("fr", "voir chaque campagne/zone", "que 5 fois sur 100 ; il faudrait 20 campagnes",
+     "Pas d’abandon disproportionné"),
+])
+def test_new_verdict_reasons_are_translated(app, lang, strata, power, green):
+    """Issue 16: the reason codes ``strata_disagree`` and ``interval_reaches_below_four_fifths``
+    (GREY with the power to detect 0.8 and the campaigns needed) in NL/FR/EN."""
+    from flask_babel import force_locale
+
+    from hrpipeline.web.messages import TIER_LABELS, tier_reason
+
+    with app.test_request_context(), force_locale(lang):
+        assert strata in tier_reason("strata_disagree", {"p_band": "< 0.01"})
+        grey = tier_reason("interval_reaches_below_four_fifths",
+                           {"power": 5, "more_campaigns_for_power": 20})
+        assert power in grey
+        assert str(TIER_LABELS["green"]) == green
+        assert "0,8" in tier_reason("no_evidence", {}) or "0.8" in tier_reason("no_evidence", {})
