@@ -191,7 +191,7 @@ def pool_release(year: int) -> FunnelRelease:
         parts = [zone_release(z, year) for z in zones]
         cells = pd.concat([p.published.cells for p in parts], ignore_index=True)
         published = PublishedFunnel(
-            cells=cells, flows=[f for p in parts for f in p.published.flows], base=pol.k,
+            cells=cells, segments=[s for p in parts for s in p.published.segments], base=pol.k,
             stages=_stage_order([z.code for z in zones], set(cells["stage"])))
         return FunnelRelease(year=year, zones=[z.code for z in zones], published=published,
                              stages=published.stages,
