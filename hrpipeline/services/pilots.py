@@ -5,58 +5,26 @@ runs ``hrpipeline.analysis.pilot.evaluate_pilot`` (before/after + difference-in-
 binomial GLM, see ``docs/pilots-and-briefings.md``) and publishes:
 
 * the eight arm × phase × group cells (successes, failures, decisions) and the per-period
-  counts behind the gap chart, protected **together** by ``suppression.protect`` (dims
-  ``arm, phase, period, group, outcome``; the phase cells are the period cells' margins, so
-  they are audited jointly);
+  counts behind the gap chart (dims ``arm, phase, period, group, outcome``): for decision
+  pilots sums of the funnel's published cells, for retention pilots protected together by
+  ``disclosure.lp.protect`` (the phase cells are the period cells' margins);
 * rates via ``gate_rate`` and gaps only when both rates are published;
 * the DiD estimate, its CI, the percentage-point effect and the before/after gap changes,
   rounded (2 decimals on the log-odds scale, 1 decimal in points), only when no count behind
   them is hidden; otherwise only the verdict.
 
-Differencing against the other pages (docs/disclosure-control.md, section 5): a pilot cell adds
-up zone-level rows that other pages publish too. A decision row (zone, campaign, group, passed /
-not_passed at the target stage) is the funnel release's cell (zone, campaign, stage, group,
-passed / failed; "not_passed" is "failed", withdrawals and pending excluded on both sides). A
-retention row (zone, hire year, group, stayed / left within 12 months) is in the retention
-page's first-year cohort table (hires, leavers within 12 months) for hire years inside the
-retention window; its flows, stocks, ranks and reasons tables count by calendar year, rank or
-reason, never by hire cohort, and cohorts hired before the window are published nowhere else
-("private" rows). With one zone in an arm the pilot cell *is* the zone cell; with several, the
-arm sum minus the other zones' published cells is the hidden one. So, like the funnel's
-all-zone pool:
-
-* a pilot cell is published only when it is a sum of numbers the other page publishes (its
-  zone rows one by one, or as a block: the funnel's year cell minus its other, published
-  campaigns; the retention page's hires for stayed + left) - it then adds nothing;
-* a cell holding any zone row the other page hides (or publishes with another value) is
-  force-hidden (``protect(force_hidden=...)``), and so is every margin holding it: hiding only
-  the inner cell would let ``protect`` pick a cell the other page publishes as its secondary
-  suppression, which protects nothing (published total minus that cell gives the hidden one
-  back). The converse - the pilot hiding a number the other page publishes - then reveals
-  nothing either, because no published pilot cell relies on a hidden one;
-* cells of private rows only are decided by ``protect`` on their private part, with the rows
-  published elsewhere as known constants (never chosen as secondary suppressions);
-* a hidden margin that is the sum of published cells one level down is published (it is known).
-
-That conservative table is safe by construction but, where the funnel hides much at the target
-stage, hides most pilot cells. Decision pilots therefore also get a looser candidate: only the
-inner cells holding a zone row the funnel hides (or publishes with another value) are
-force-hidden and ``protect`` chooses the secondary suppressions. Such a candidate can leak (on
-the demo data its margins, with the funnel's totals and identities around a hidden cell, pin
-that cell), so it is checked by the joint audit (``_JointFunnelModel``: the zones' cached funnel
-releases as published, with the funnel identities, and every published pilot cell as an
-equation ``Σ zone cells == value``). Checked there, like in ``audit``: every hidden funnel cell
-and every hidden pilot cell (its sum of zone cells: with several zones in an arm the sum can be
-pinned while each zone cell is not) keeps a feasible interval at least k wide; pilot cells the
-funnel page alone pins as narrowly (sums of numbers it publishes) are not the pilot's to
-protect. While that fails, for each failing cell one published pilot cell holding its rows (the
-most aggregated) is force-hidden too and ``protect`` runs again (at most ``MAX_REPAIRS``
-rounds).
-The candidate is published only when the joint audit passes and it shows more cells than the
-conservative table; otherwise the conservative table. The result is cached with the pilot
-cache (per data version and policy). Retention pilots keep the conservative rule.
-tests/services/test_pilots_service.py audits both pages together. The funnel releases are the
-cached ones (process and ``release_cache``), not recomputed.
+Differencing against the other pages (docs/disclosure-control.md): a decision pilot counts
+funnel cells (zone, campaign, group, passed / failed at the target stage; withdrawals and
+pending excluded on both sides), and ``decision_counts`` reads them from the zones' protected
+funnel releases (rounded counts). Every decision pilot cell is therefore a sum of numbers the
+funnel pages publish: it is published whole (``disclosure.tables.SummedTable``) and adds
+nothing, and the verdict is computed from those published counts. A retention row (zone, hire
+year, group, stayed / left within 12 months) is in the retention page's first-year cohort
+table for hire years inside the retention window ("known" or "hidden" there) or nowhere
+("private": cohorts hired before the window); a retention pilot cell is published only when it
+is a sum of numbers that page publishes, hidden (with every margin holding it) when it holds a
+row that page hides, and private cells go through ``protect`` with the known rows as constants
+(``_conservative``).
 
 Periods: for decision pilots the campaign (sorted by campaign year, then label), "after" when
 the campaign's first decision at the targeted stage falls on or after the start date; for

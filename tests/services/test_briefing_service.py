@@ -82,14 +82,14 @@ def _text(pdf: bytes) -> str:
 def test_briefing_pdf_from_demo_data(demo, make_user, tmp_path):
     boss = make_user("leadership", list(DEMO_ZONES))  # sees every zone of the demo pilot
     report = funnel_service.funnel_report(boss, "ANT", "year:2025", lang="nl")
-    assert is_suppressed(report.quality["unknown_at_first_stage"])  # the planted 3 is hidden
+    assert report.quality["unknown_at_first_stage"] in (0, 5)  # the planted 3 is rounded
 
     pdf = service.briefing_pdf(boss, "ANT", "year:2025", "nl")
     assert pdf.startswith(b"%PDF")
     text = _text(pdf)
 
     # Headline numbers equal the gated sources, printed in Dutch conventions.
-    release = funnel_service.get_release(2025).protected
+    release = funnel_service.get_release(2025)
     applications = release.value(("zone", "stage"), zone="ANT", stage=report.stages[0])
     assert not is_suppressed(applications)
     assert format_value(applications, "", "nl") in text
