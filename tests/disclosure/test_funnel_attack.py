@@ -88,7 +88,7 @@ def attack(flows_by_version, true, base=K):
     return worst
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(4))
 def test_no_small_count_narrowed_below_k(seed):
     rng = np.random.default_rng(seed)
     frame = random_funnel(rng)
@@ -198,7 +198,7 @@ def _decided_later(frame, rng):
                          as_index=False)["n"].sum()
 
 
-def _two_versions(v1_frame, v2_frame):
+def _two_versions(v1_frame, v2_frame, first_only=False):
     v1 = protect_funnel(v1_frame, STAGES, K, b"k")
     v2 = protect_funnel(v2_frame, STAGES, K, b"k")
     att = Attacker()
@@ -217,10 +217,12 @@ def _two_versions(v1_frame, v2_frame):
         lo, hi = att.range(dict.fromkeys(members, 1))
         if hi - lo + 1 < K:
             narrowed.append((name, lo, hi))
+            if first_only:
+                break
     return v1, v2, narrowed
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(2))
 def test_a_campaign_replaced_once_its_last_stage_came_in_stays_safe(seed):
     """v1 uploaded before the medical stage started, v2 replaces it with the medical results:
     every count v1 published is published again with the same value, and nothing narrows."""
@@ -243,5 +245,5 @@ def test_a_campaign_replaced_after_pending_decisions_stays_safe(seed):
     rng = np.random.default_rng(100 + seed)
     full = random_funnel(rng)
     early = _decided_later(full, rng)
-    _v1, _v2, narrowed = _two_versions(early, full)
+    _v1, _v2, narrowed = _two_versions(early, full, first_only=True)
     assert narrowed == []
