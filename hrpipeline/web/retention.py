@@ -210,19 +210,25 @@ def turnover_chart(report) -> Figure:
     return fig
 
 
-def exits_chart(report) -> Figure:
-    """Leavers over the whole window by exit type and group (from the exit-reasons totals)."""
-    fig, ax = _figure()
-    totals: dict[tuple[str, str], Any] = {}
-    for t in EXIT_TYPES:
-        for g in report.groups:
-            cells = [r[f"leavers_{t}"] for r in report.turnover if r["group"] == g]
-            totals[(t, g)] = (None if not cells else
-                              "x" if any(is_suppressed(c) for c in cells) else sum(cells))
-    from hrpipeline.disclosure import SUPPRESSED
+def window_exits(report) -> dict[tuple[str, str], Any]:
+    """(exit type, group) -> leavers over the whole window, as the report publishes them.
 
-    _grouped(ax, list(EXIT_TYPES), report.groups,
-             lambda t, g: SUPPRESSED if totals[(t, g)] == "x" else totals[(t, g)])
+    Read from each group's window row (the "annual average" row: leavers since the window
+    start), never added up from the yearly rows: the view only formats published cells (adding
+    the yearly rows counted the window row twice, and hid a published total whenever one year
+    was hidden).
+    """
+    periods = set(report.periods)
+    window = {r["group"]: r for r in report.turnover if r["period"] not in periods}
+    return {(t, g): window[g].get(f"leavers_{t}") if g in window else None
+            for t in EXIT_TYPES for g in report.groups}
+
+
+def exits_chart(report) -> Figure:
+    """Leavers over the whole window by exit type and group (the window row's cells)."""
+    fig, ax = _figure()
+    totals = window_exits(report)
+    _grouped(ax, list(EXIT_TYPES), report.groups, lambda t, g: totals[(t, g)])
     ax.set_xticks(range(len(EXIT_TYPES)), [_label(t) for t in EXIT_TYPES], fontsize=8)
     ax.set_ylabel(_("Leavers since %(date)s", date=report.window_start))
     ax.set_title(_("Exits by type and group"), fontsize=11)

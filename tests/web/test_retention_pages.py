@@ -89,3 +89,33 @@ def test_period_labels_in_the_interface_language(client, workforce, make_user, l
     as_user(client, make_user("diversity_officer", ["ANT"], language=lang))
     html = client.get("/retention?zone=ANT").get_data(as_text=True)
     assert part in html and window in html
+
+
+def test_exits_chart_draws_exactly_the_published_window_cells(app, workforce, make_user):
+    """The bars are the report's published cells (leavers since the window start per exit
+    type and group): hidden ones as hatched strips, published ones at their value."""
+    from matplotlib.patches import Rectangle
+
+    from hrpipeline.disclosure import is_suppressed
+    from hrpipeline.domain import EXIT_TYPES
+    from hrpipeline.services.retention import retention_report
+    from hrpipeline.web.retention import exits_chart, window_exits
+
+    user = make_user("diversity_officer", ["ANT"])
+    with app.test_request_context():
+        report = retention_report(user, "ANT")
+        cells = window_exits(report)
+        fig = exits_chart(report)
+    bars = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    solid = sorted(round(b.get_height(), 6) for b in bars if not b.get_hatch())
+    hatched = [b for b in bars if b.get_hatch()]
+    published = sorted(float(v) for v in cells.values()
+                       if v is not None and not is_suppressed(v))
+    assert solid == published
+    assert len(hatched) == sum(1 for v in cells.values() if is_suppressed(v))
+    # Each published cell is the window row's own number (not a sum of yearly rows).
+    periods = set(report.periods)
+    for g in report.groups:
+        row = next(r for r in report.turnover if r["group"] == g and r["period"] not in periods)
+        for t in EXIT_TYPES:
+            assert cells[(t, g)] is row[f"leavers_{t}"] or cells[(t, g)] == row[f"leavers_{t}"]
