@@ -104,6 +104,7 @@ class Briefing:
     retention_findings: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
     charts: list[bytes] = field(default_factory=list)  # PNG images
+    rounding_base: int = 5  # k: recruitment counts are rounded to a multiple of it
 
     def __post_init__(self) -> None:
         if self.language not in TEXTS:
@@ -139,7 +140,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "charts": "Charts",
         "legend": "x = hidden to protect privacy",
         "legend_long": "x = hidden to protect privacy (too few people to publish safely); "
-        "\u2013 = not available.",
+        "\u2013 = not available. Recruitment counts are rounded to a multiple of {k} and rates "
+        "are computed from the rounded counts.",
         "page": "Page {n} of {total}",
         "generated": "Generated on {date}",
         "none": "None.",
@@ -183,7 +185,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "charts": "Grafieken",
         "legend": "x = verborgen om de privacy te beschermen",
         "legend_long": "x = verborgen om de privacy te beschermen (te weinig personen om veilig "
-        "te publiceren); \u2013 = niet beschikbaar.",
+        "te publiceren); \u2013 = niet beschikbaar. Aantallen in de rekrutering zijn afgerond op "
+        "een veelvoud van {k} en percentages zijn berekend op de afgeronde aantallen.",
         "page": "Pagina {n} van {total}",
         "generated": "Aangemaakt op {date}",
         "none": "Geen.",
@@ -227,7 +230,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "charts": "Graphiques",
         "legend": "x = masqué pour protéger la vie privée",
         "legend_long": "x = masqué pour protéger la vie privée (trop peu de personnes pour "
-        "publier sans risque) ; \u2013 = non disponible.",
+        "publier sans risque) ; \u2013 = non disponible. Les effectifs du recrutement sont "
+        "arrondis à un multiple de {k} et les taux sont calculés sur les effectifs arrondis.",
         "page": "Page {n} sur {total}",
         "generated": "Généré le {date}",
         "none": "Aucun.",
@@ -318,7 +322,8 @@ def format_date(day: date, language: str) -> str:
 def _view(briefing: Briefing) -> dict[str, Any]:
     """Everything both renderers print, as formatted strings (one source of truth)."""
     lang = briefing.language
-    t = TEXTS[lang]
+    t = {**TEXTS[lang],
+         "legend_long": TEXTS[lang]["legend_long"].format(k=briefing.rounding_base)}
 
     def pct(v: Value) -> str:
         return format_value(v, "%", lang)

@@ -34,6 +34,7 @@ from hrpipeline.models import User
 from hrpipeline.reporting import briefing as R
 from hrpipeline.services import funnel as funnel_service
 from hrpipeline.services import pilots as pilot_service
+from hrpipeline.services.publish import policy
 from hrpipeline.services.scope import ALL, resolve_zone
 
 BRIEFING_ROLES = ("leadership", "project_staff", "admin")
@@ -413,6 +414,7 @@ def build_briefing(user: User, zone: str, period: str, lang: str = "en") -> R.Br
         representation=representation, benchmark_source=decision.benchmark_label or "",
         attrition=attrition, flagged_stages=_flags([decision, withdrawal], lang),
         pilots=pilots, retention_findings=findings, caveats=caveats, charts=charts[:2],
+        rounding_base=policy().k,
     )
 
 

@@ -183,7 +183,7 @@ def test_html_same_content_and_escaped(lang):
                          "26,0\u00a0%", "x", "12,4\u00a0%", "21,5\u00a0%"]
     values = re.findall(r'<span class="value">([^<]*)</span>', html)
     assert values == [("1.234" if lang == "nl" else "1\u00a0234"), "87", "x", "0"]
-    assert _escaped(t["legend_long"]) in html
+    assert _escaped(t["legend_long"].format(k=5)) in html
     assert html.count("data:image/png;base64,") == 1
 
 
