@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -82,6 +82,36 @@ class Segment:
         return feasible_range(int(self.published), base)
 
 
+@dataclass(frozen=True)
+class ChainMemory:
+    """What one version of a release published about one chain, for later versions' audits.
+
+    ``digests``: a keyed hash of every cell's true value (to tell which counts a later version
+    leaves unchanged, without storing counts); ``segments``: the published, rounded quantities
+    (terms, value, run) — what that version's readers know.
+    """
+
+    zone: str
+    campaign: str
+    group: str
+    digests: tuple[tuple[tuple[str, str], float], ...]
+    segments: tuple[tuple[Terms, int, tuple[str, ...] | None], ...]
+
+    def to_json(self) -> list:
+        return [self.zone, self.campaign, self.group,
+                [[list(c), d] for c, d in self.digests],
+                [[[[list(cell), k] for cell, k in terms], pub, list(run) if run else None]
+                 for terms, pub, run in self.segments]]
+
+    @classmethod
+    def from_json(cls, data: list) -> ChainMemory:
+        zone, campaign, group, digests, segments = data
+        return cls(zone, campaign, group,
+                   tuple((tuple(c), float(d)) for c, d in digests),
+                   tuple((tuple((tuple(cell), int(k)) for cell, k in terms), int(pub),
+                          tuple(run) if run else None) for terms, pub, run in segments))
+
+
 @dataclass
 class PublishedFunnel:
     """The published counts of one funnel release and the rounded quantities behind them.
@@ -94,6 +124,11 @@ class PublishedFunnel:
     segments: list[Segment]
     base: int
     stages: list[str]
+    #: per chain, what this version publishes (store it: later versions are audited with it)
+    memory: list[ChainMemory] = field(default_factory=list)
+    #: chains whose changed stages are withheld: with an earlier version they would have let a
+    #: reader narrow a small count (``_version_safe``)
+    withheld: list[tuple[str, str, str, tuple[str, ...]]] = field(default_factory=list)
 
     def table(self) -> dict[tuple[str, ...], int | _Suppressed]:
         """``{(zone, campaign, stage, group, outcome): published n}``."""
@@ -116,7 +151,8 @@ def systematic(total: int, base: int, u: float) -> int:
 
 
 def protect_funnel(counts: pd.DataFrame, stage_order: Sequence[str], base: int,
-                   secret: bytes) -> PublishedFunnel:
+                   secret: bytes, history: Sequence[Sequence[ChainMemory]] = ()
+                   ) -> PublishedFunnel:
     """Publish funnel counts as segments of systematically rounded chains (module docstring).
 
     ``counts``: columns ``zone, campaign, stage, group, outcome, n`` and optionally
@@ -127,6 +163,12 @@ def protect_funnel(counts: pd.DataFrame, stage_order: Sequence[str], base: int,
     passed, 3 failed. Leaves: failed(A)=2, passed(A)−entered(B)=0, failed(B)=3, passed(B)=15;
     suffix sums 20, 18, 18, 15 → 20, 20, 20, 15: B publishes 15 passed, 5 failed (20 entered),
     A 20 passed, 0 failed (20 entered).
+
+    ``history``: the ``memory`` of every earlier version of this release (release history is
+    attacker knowledge). A chain whose counts changed since an earlier version is audited with
+    what that version published, the unchanged counts tied together and the offsets shared
+    (:func:`_version_safe`); where the audit finds a small count narrowed below *b* values,
+    the chain's changed stages are withheld (``SUPPRESSED``), the last first, until it passes.
     """
     if base < 1:
         raise ValueError("base must be at least 1")
@@ -153,30 +195,75 @@ def protect_funnel(counts: pd.DataFrame, stage_order: Sequence[str], base: int,
         stages_of[(zone, campaign)].add(stage)
         groups_of[(zone, campaign)].add(group)
 
+    earlier: dict[tuple[str, str, str], list[ChainMemory]] = defaultdict(list)
+    for version in history:
+        for mem in version:
+            earlier[(mem.zone, mem.campaign, mem.group)].append(mem)
     segments: list[Segment] = []
+    memory: list[ChainMemory] = []
+    withheld_chains: list[tuple[str, str, str, tuple[str, ...]]] = []
     out_rows: list[tuple] = []
     all_stages: set[str] = set()
     for (zone, campaign), present in sorted(stages_of.items()):
         chain = _ordered(present, stage_order)
         all_stages.update(chain)
         for group in sorted(groups_of[(zone, campaign)]):
-            published = _Chain(zone, campaign, group, chain, true, hidden, base, secret,
-                               segments).publish()
+            old = earlier.get((zone, campaign, group), [])
+            withheld: list[str] = []
+            while True:
+                mine: list[Segment] = []
+                c = _Chain(zone, campaign, group, chain, true, hidden, base, secret, mine,
+                           set(withheld))
+                published = c.publish()
+                if not old or _version_safe(c, mine, old):
+                    break
+                changed = [st for st in reversed(chain) if st not in withheld
+                           and c.changed_since(st, old)]
+                if not changed:  # nothing left to withhold that changed: withhold the rest
+                    changed = [st for st in reversed(chain) if st not in withheld]
+                if not changed:
+                    break
+                withheld.append(changed[0])
+            if withheld:
+                withheld_chains.append((zone, campaign, group, tuple(withheld)))
+            segments.extend(mine)
+            memory.append(c.memory(mine))
             for (stage, outcome), value in published.items():
                 out_rows.append((zone, campaign, stage, group, outcome, value))
     cells = pd.DataFrame(out_rows, columns=[*KEY_COLUMNS, "n"])
     cells["n"] = cells["n"].astype(object)
     return PublishedFunnel(cells=cells, segments=segments, base=base,
-                           stages=_ordered(all_stages, stage_order))
+                           stages=_ordered(all_stages, stage_order), memory=memory,
+                           withheld=withheld_chains)
 
 
 class _Chain:
     """One zone × campaign × group: cut into runs, each rounded systematically."""
 
-    def __init__(self, zone, campaign, group, chain, true, hidden, base, secret, segments):
+    def __init__(self, zone, campaign, group, chain, true, hidden, base, secret, segments,
+                 withheld: set[str] = frozenset()):
         self.zone, self.campaign, self.group = zone, campaign, group
         self.chain, self.true, self.hidden = chain, true, hidden
         self.base, self.secret, self.segments = base, secret, segments
+        self.withheld = withheld
+
+    def digest(self, stage: str, outcome: str) -> float:
+        value = self.cell(stage, outcome)
+        return cell_key(self.secret, ("cell", self.zone, self.campaign, stage, self.group,
+                                      outcome), -1 if value is None else value)
+
+    def memory(self, segments: list[Segment]) -> ChainMemory:
+        digests = tuple(((st, o), self.digest(st, o)) for st in self.chain for o in OUTCOMES)
+        published = tuple((sg.terms, int(sg.published), sg.run) for sg in segments
+                          if sg.published is not SUPPRESSED)
+        return ChainMemory(self.zone, self.campaign, self.group, digests, published)
+
+    def changed_since(self, stage: str, old: list[ChainMemory]) -> bool:
+        for mem in old:
+            digests = dict(mem.digests)
+            if any(digests.get((stage, o)) != self.digest(stage, o) for o in OUTCOMES):
+                return True
+        return False
 
     def cell(self, stage: str, outcome: str) -> int | None:
         key = (self.zone, self.campaign, stage, self.group, outcome)
@@ -212,6 +299,9 @@ class _Chain:
                 out.update(self._one_by_one(run[0]))
             else:
                 out.update(self._systematic(run))
+        for (stage, outcome) in list(out):
+            if stage in self.withheld:
+                out[(stage, outcome)] = SUPPRESSED
         return out
 
     def _segment(self, terms: Terms, value: int | None, published, run) -> None:
@@ -222,7 +312,7 @@ class _Chain:
         out: dict[tuple[str, str], int | _Suppressed] = {}
         for outcome in OUTCOMES:
             value = self.cell(stage, outcome)
-            if value is None:
+            if value is None or stage in self.withheld:
                 pub: int | _Suppressed = SUPPRESSED
             else:
                 identity = ("funnel", self.zone, self.campaign, self.group, stage, outcome)
@@ -260,8 +350,9 @@ class _Chain:
             suffix_terms[j] = {c: k for c, k in merged.items() if k}
         rounded = [systematic(t, self.base, u) for t in suffix_true[:-1]] + [0]
         for j in range(len(leaves)):
-            self._segment(tuple(sorted(suffix_terms[j].items())), suffix_true[j], rounded[j],
-                          run_id)
+            stage = leaves[j][2][0]
+            self._segment(tuple(sorted(suffix_terms[j].items())), suffix_true[j],
+                          SUPPRESSED if stage in self.withheld else rounded[j], run_id)
         out: dict[tuple[str, str], int | _Suppressed] = {}
         for j, (_terms, _value, (stage, outcome)) in enumerate(leaves):
             if outcome == "passed":
@@ -269,3 +360,69 @@ class _Chain:
             else:
                 out[(stage, outcome)] = rounded[j] - rounded[j + 1]
         return out
+
+
+def _version_safe(chain: _Chain, segments: list[Segment], old: list[ChainMemory]) -> bool:
+    """True when this chain, read together with what earlier versions published about it,
+    leaves each of its small counts (cells and ``entered`` of 1..b−1) at least *b* values.
+
+    The reader's model (:mod:`hrpipeline.disclosure.audit`): each version's counts are
+    unknowns, equal where a count did not change (its digest is the same); every published
+    quantity is a constraint (a systematic suffix sum with its run's offset, shared by every
+    version because it is keyed on the run's identity; a cell rounded alone in its range);
+    ``passed(s) >= entered(s+1)`` in every version. Earlier versions identical to this one add
+    nothing and are not audited.
+    """
+    from hrpipeline.disclosure.audit import ranges
+
+    base = chain.base
+    current = {(sg.terms, sg.published, sg.run) for sg in segments
+               if sg.published is not SUPPRESSED}
+    relevant = [m for m in old if not set(m.segments) <= current]
+    if not relevant:
+        return True
+    rows: list = []
+    offsets: set = set()
+
+    def add(prefix, terms, published, run) -> None:
+        coefs: dict = {}
+        for cell, k in terms:
+            coefs[(prefix, *cell)] = coefs.get((prefix, *cell), 0) + k
+        if run is None:
+            rows.append((coefs, *feasible_range(int(published), base)))
+            return
+        offsets.add(("offset", run))
+        coefs[("offset", run)] = float(base)
+        rows.append((coefs, float(published), float(published) + base - 1e-5))
+
+    def structure(prefix, stages) -> None:
+        for a, b in zip(stages, stages[1:], strict=False):
+            coefs = {(prefix, a, "passed"): 1}
+            for o in OUTCOMES:
+                coefs[(prefix, b, o)] = coefs.get((prefix, b, o), 0) - 1
+            rows.append((coefs, 0, None))
+
+    for sg in segments:
+        if sg.published is not SUPPRESSED:
+            add("now", sg.terms, sg.published, sg.run)
+    structure("now", chain.chain)
+    for i, mem in enumerate(relevant):
+        prefix = f"v{i}"
+        for terms, published, run in mem.segments:
+            add(prefix, terms, published, run)
+        stages = list(dict.fromkeys(st for (st, _o), _d in mem.digests))
+        structure(prefix, stages)
+        for (st, o), d in mem.digests:
+            if st in chain.chain and d == chain.digest(st, o):
+                rows.append(({(prefix, st, o): 1, ("now", st, o): -1}, 0, 0))
+    targets = []
+    for st in chain.chain:
+        values = [chain.cell(st, o) for o in OUTCOMES]
+        for o, v in zip(OUTCOMES, values, strict=True):
+            if v is not None and 1 <= v < base:
+                targets.append({("now", st, o): 1})
+        if all(v is not None for v in values) and 1 <= sum(values) < base:
+            targets.append({("now", st, o): 1 for o in OUTCOMES})
+    if not targets:
+        return True
+    return all(hi - lo + 1 >= base for lo, hi in ranges(rows, targets, offsets))
