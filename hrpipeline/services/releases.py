@@ -21,13 +21,14 @@ from typing import Any
 import pandas as pd
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from hrpipeline.disclosure.funnel import PublishedFunnel, protect_funnel
+from hrpipeline.disclosure.funnel import ChainMemory, PublishedFunnel, protect_funnel
 from hrpipeline.disclosure.lp import TOTAL, Policy, ProtectedRelease
 from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed, is_suppressed
 from hrpipeline.errors import NotFound
 from hrpipeline.extensions import db
-from hrpipeline.models import CountRecord, Upload, Zone
+from hrpipeline.models import CountRecord, ReleaseCache, Upload, Zone
 from hrpipeline.services import funnel_data
 from hrpipeline.services.publish import policy
 
@@ -159,6 +160,37 @@ def _cached(key: tuple, build):
     return value
 
 
+def _policy_key(pol: Policy) -> str:
+    return f"k={pol.k};den={pol.min_denominator}"
+
+
+def _history(key: str, version: str, pol: Policy) -> list[list[ChainMemory]]:
+    """What earlier versions of this release published (attacker knowledge), oldest first."""
+    rows = db.session.scalars(select(ReleaseCache).where(
+        ReleaseCache.release_key == key, ReleaseCache.data_version != version,
+        ReleaseCache.policy == _policy_key(pol)).order_by(ReleaseCache.id)).all()
+    return [[ChainMemory.from_json(c) for c in json.loads(r.payload)] for r in rows]
+
+
+def _remember(key: str, version: str, pol: Policy, published: PublishedFunnel,
+              elapsed_ms: float) -> None:
+    """Record what this version publishes, once per data version (kept for good: it is what
+    readers of this version may have kept)."""
+    payload = json.dumps([m.to_json() for m in published.memory])
+    last = db.session.scalars(select(ReleaseCache).where(
+        ReleaseCache.release_key == key, ReleaseCache.policy == _policy_key(pol)
+    ).order_by(ReleaseCache.id.desc()).limit(1)).first()
+    if last is not None and (last.data_version == version or last.payload == payload):
+        return  # this version, or one that published exactly the same, is recorded
+    try:
+        db.session.add(ReleaseCache(release_key=key, data_version=version,
+                                    policy=_policy_key(pol), elapsed_ms=elapsed_ms,
+                                    payload=payload))
+        db.session.commit()
+    except IntegrityError:  # another worker recorded the same version first
+        db.session.rollback()
+
+
 def zone_release(zone: Zone, year: int) -> FunnelRelease:
     """The protected funnel release of one zone and campaign year."""
     import time
@@ -172,7 +204,10 @@ def zone_release(zone: Zone, year: int) -> FunnelRelease:
         if inner.empty:
             raise NotFound(f"No funnel data for {zone.code} in {year}.")
         stages = _stage_order([zone.code], set(inner["stage"]))
-        published = protect_funnel(inner, stages, pol.k, disclosure_key())
+        key = f"funnel-memory:{zone.code}:{year}"
+        history = _history(key, version, pol)
+        published = protect_funnel(inner, stages, pol.k, disclosure_key(), history=history)
+        _remember(key, version, pol, published, (time.perf_counter() - t0) * 1000)
         return FunnelRelease(year=year, zones=[zone.code], published=published,
                              stages=stages, elapsed_ms=(time.perf_counter() - t0) * 1000)
 

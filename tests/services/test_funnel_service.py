@@ -175,6 +175,12 @@ def test_a_new_version_republishes_unchanged_numbers(data, make_user):
     for group in ("belgian_origin", "non_eu_background"):
         for stage in STAGES:
             assert _row(fixed, stage, group) == _row(first, stage, group)
+    # Each version that published something new is recorded for the next version's audit.
+    from hrpipeline.models import ReleaseCache
+
+    recorded = db.session.query(ReleaseCache).filter(
+        ReleaseCache.release_key == "funnel-memory:ANT:2024").count()
+    assert recorded == 3
 
 
 def test_planted_gap_is_red_with_reason(zones, make_user):
