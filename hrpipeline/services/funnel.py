@@ -60,7 +60,14 @@ from hrpipeline.models import (
     Zone,
 )
 from hrpipeline.services import funnel_data
-from hrpipeline.services.publish import any_hidden, csv_text, policy, rounded, to_json
+from hrpipeline.services.publish import (
+    any_hidden,
+    csv_comment,
+    csv_text,
+    policy,
+    rounded,
+    to_json,
+)
 from hrpipeline.services.scope import ALL, resolve_zone
 
 DIMS = ("zone", "campaign", "stage", "group", "outcome")
@@ -397,8 +404,8 @@ class FunnelReport:
     def to_csv(self) -> str:
         stage_part = csv_text(self.rows, self.ROW_COLUMNS)
         comp_part = csv_text(self.comparisons, self.COMPARISON_COLUMNS)
-        header = (f"# {self.zone_label} / {self.period_label}; reference group {self.reference};"
-                  f" x = hidden to protect privacy (k = {self.k})\n")
+        header = csv_comment(f"{self.zone_label} / {self.period_label}; reference group "
+                             f"{self.reference}; x = hidden to protect privacy (k = {self.k})")
         return header + stage_part + "\n" + comp_part
 
 

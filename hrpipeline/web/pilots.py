@@ -17,6 +17,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.validators import DataRequired, Length, Optional
 
 from hrpipeline.auth import roles_required
+from hrpipeline.csvsafe import download_headers
 from hrpipeline.errors import NotFound, ValidationFailed
 from hrpipeline.services import briefing as briefing_service
 from hrpipeline.services import pilots as pilot_service
@@ -105,8 +106,8 @@ def pilot_chart(pilot_id: int):
 @roles_required(*PILOT_VIEW_ROLES)
 def pilot_csv(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
-    return Response(evaluation.to_csv(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="pilot_{pilot_id}.csv"'})
+    return Response(evaluation.to_csv(), mimetype="text/csv",
+                    headers=download_headers(f"pilot_{pilot_id}.csv"))
 
 
 def _briefing_choices() -> tuple[list[tuple[str, str]], list[str]]:
@@ -139,5 +140,4 @@ def briefing_download():
         return Response(body, mimetype="text/html")
     pdf = briefing_service.briefing_pdf(current_user, zone, period, lang)
     name = f"briefing_{zone}_{period.replace(':', '-')}_{lang}.pdf"
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(pdf, mimetype="application/pdf", headers=download_headers(name))

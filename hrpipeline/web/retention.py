@@ -27,6 +27,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from hrpipeline.analysis.suppression import is_suppressed  # noqa: E402
 from hrpipeline.auth import roles_required  # noqa: E402
+from hrpipeline.csvsafe import download_headers  # noqa: E402
 from hrpipeline.domain import EXIT_TYPES  # noqa: E402
 from hrpipeline.errors import NotFound  # noqa: E402
 from hrpipeline.services.scope import ALL, may_see_pool, visible_zones  # noqa: E402
@@ -76,8 +77,7 @@ def page():
 def csv():
     report, _choices = _report()
     return Response(report.to_csv(), mimetype="text/csv",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="retention_{report.zone}.csv"'})
+                    headers=download_headers(f"retention_{report.zone}.csv"))
 
 
 @bp.get("/retention/charts/<name>.png")

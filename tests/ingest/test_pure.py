@@ -188,6 +188,26 @@ def test_good_funnel_has_no_problems():
     assert v.ok and v.campaigns == ["INP 2024-1"] and v.years == [2024]
 
 
+@pytest.mark.parametrize("campaign", [
+    "-1+1+cmd|' /C calc'!A0",                    # a number, then an operator (DDE payload)
+    '"INP 2024,=HYPERLINK(""http://evil"")"',    # a formula after a comma inside the cell
+    '"INP 2024; @SUM(A1)"',
+])
+def test_formula_inside_or_after_a_number_is_refused(campaign):
+    rows = [r.replace("INP 2024-1", campaign) if r.startswith("K002") else r
+            for r in GOOD_FUNNEL_ROWS]
+    v = _check(rows)
+    assert {p.code for p in v.problems} == {"formula_injection"}
+    assert {p.row for p in v.problems} == {4, 5}
+
+
+@pytest.mark.parametrize("campaign", ["INP 2024-1, -2", "- INP 2024", "INP -5 2024", "-1"])
+def test_ordinary_minus_signs_are_not_formulas(campaign):
+    rows = [r.replace("INP 2024-1", campaign) if r.startswith("K002") else r
+            for r in GOOD_FUNNEL_ROWS]
+    assert "formula_injection" not in {p.code for p in _check(rows).problems}
+
+
 def test_all_problems_reported_at_once_with_excel_rows():
     rows = GOOD_FUNNEL_ROWS + [
         "K005;INP 2024-1;Kookproef;geslaagd;2024-02-01;EU;M",          # row 10
