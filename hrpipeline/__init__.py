@@ -36,9 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
-    from hrpipeline import auth, cli, errors
+    from hrpipeline import auth, cli, errors, security
 
     errors.register_error_handlers(app)
+    security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
 

@@ -14,8 +14,9 @@ every text cell that contains one of them or a double quote, whatever the file's
 (RFC 4180 quoting; ``csv.reader`` reads it back). Python's ``csv`` module with
 ``QUOTE_MINIMAL`` does neither: it leaves the other separators and even a bare CR unquoted.
 
-Free-text comment lines (``# zone / period; ...``) are one quoted cell as well, with control
-characters replaced by spaces.
+Free-text comment lines (``# zone / period; ...``) stay unquoted (readers look for the
+leading ``#``), so :func:`comment` flattens control characters and double quotes and
+neutralises every piece after a separator.
 
 :func:`content_disposition` builds a ``Content-Disposition`` value from any text (a campaign
 name may contain a line feed, quotes or non-ASCII): an ASCII ``filename="..."`` fallback plus
@@ -78,9 +79,11 @@ def rows(lines: Iterable[Iterable[Any]], delimiter: str = ",", lineterminator: s
 
 
 def comment(text: str, lineterminator: str = "\n") -> str:
-    """A free-text ``# ...`` line as one safe cell (control characters become spaces)."""
-    flat = _CONTROL.sub(" ", str(text))
-    return _field(flat if flat.startswith("#") else "# " + flat) + lineterminator
+    """A free-text ``# ...`` line, kept readable as the file's first line: control characters
+    become spaces, double quotes single ones (no quoted field can open and swallow the rows
+    below), and every piece after a separator is neutralised like a cell."""
+    flat = _CONTROL.sub(" ", str(text)).replace('"', "'")
+    return cell(flat if flat.startswith("#") else "# " + flat) + lineterminator
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:

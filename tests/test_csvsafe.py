@@ -67,12 +67,15 @@ def test_every_separator_inside_a_cell_is_quoted_whatever_the_delimiter(delimite
     assert back == [csvsafe.cell(v) for v in values]
 
 
-def test_comment_line_is_one_cell_without_line_breaks():
-    line = csvsafe.comment("ANT / BAD 2024,=HYPERLINK(\"x\"),; reference\ngroup")
-    assert line.endswith("\n") and line.count("\n") == 1
-    assert next(csv.reader(io.StringIO(line))) == [
-        "# ANT / BAD 2024,=HYPERLINK(\"x\"),; reference group"]
+def test_comment_line_has_no_line_break_quote_or_formula():
+    line = csvsafe.comment('ANT / BAD 2024,=HYPERLINK("x"),; reference\ngroup;@SUM(A1)')
+    assert line == "# ANT / BAD 2024,'=HYPERLINK('x'),; reference group;'@SUM(A1)\n"
+    for sep in (",", ";"):
+        cells = next(csv.reader(io.StringIO(line, newline=""), delimiter=sep))
+        assert cells[0].startswith("# ANT")
+        assert not any(c.lstrip().startswith(("=", "+", "-", "@")) for c in cells), cells
     assert csvsafe.comment("turnover") == "# turnover\n"
+    assert csvsafe.comment("# Retention ANT, 2023") == "# Retention ANT, 2023\n"
 
 
 @pytest.mark.parametrize("name", [

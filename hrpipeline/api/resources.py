@@ -23,6 +23,7 @@ from hrpipeline.domain import ROLES
 from hrpipeline.errors import ValidationFailed, _problem
 from hrpipeline.extensions import db
 from hrpipeline.models import ApiToken, Upload, Zone
+from hrpipeline.security import standalone_html
 from hrpipeline.services.scope import resolve_zone, zone_scope
 
 #: Same roles as the web pages (``hrpipeline.web.dashboard.REPORT_ROLES``, uploads pages).
@@ -344,7 +345,8 @@ def briefings(zone: str, period: str, lang: str, format: str):
     name = f"briefing-{zone}-{period.replace(':', '-')}-{lang}.{format}"
     if format == "html":
         body = service.briefing_html(user, zone, period, lang)
-        return Response(body, mimetype="text/html", headers=download_headers(name, "inline"))
+        return standalone_html(Response(body, mimetype="text/html",
+                                        headers=download_headers(name, "inline")))
     body = service.briefing_pdf(user, zone, period, lang)
     return Response(body, mimetype="application/pdf", headers=download_headers(name))
 

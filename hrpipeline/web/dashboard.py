@@ -157,9 +157,8 @@ def chart(name: str, fmt: str):
         raise NotFound(_("There is no table to draw yet."))
     report = _report(selection)
     body = charts.render_cached(name, fmt, report, str(get_locale()))
-    response = Response(body, mimetype=charts.FORMATS[fmt])
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    # Cache-Control: no-store (hrpipeline.security): the chart shows Art. 9 statistics.
+    return Response(body, mimetype=charts.FORMATS[fmt])
 
 
 # --- template helpers for the report pages ---------------------------------------------------

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from hrpipeline.auth import roles_required
 from hrpipeline.csvsafe import download_headers
 from hrpipeline.errors import NotFound, ValidationFailed
+from hrpipeline.security import standalone_html
 from hrpipeline.services import briefing as briefing_service
 from hrpipeline.services import pilots as pilot_service
 from hrpipeline.services.funnel_data import catalogue
@@ -97,9 +98,8 @@ def pilot_detail(pilot_id: int):
 @roles_required(*PILOT_VIEW_ROLES)
 def pilot_chart(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
-    response = Response(pilot_service.gap_chart_png(evaluation), mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    # Cache-Control: no-store (hrpipeline.security): the chart shows Art. 9 statistics.
+    return Response(pilot_service.gap_chart_png(evaluation), mimetype="image/png")
 
 
 @bp.get("/pilots/<int:pilot_id>.csv")
@@ -137,7 +137,7 @@ def briefing_download():
         raise NotFound(_("No such format."))
     if fmt == "html":
         body = briefing_service.briefing_html(current_user, zone, period, lang)
-        return Response(body, mimetype="text/html")
+        return standalone_html(Response(body, mimetype="text/html"))
     pdf = briefing_service.briefing_pdf(current_user, zone, period, lang)
     name = f"briefing_{zone}_{period.replace(':', '-')}_{lang}.pdf"
     return Response(pdf, mimetype="application/pdf", headers=download_headers(name))

@@ -90,9 +90,8 @@ def chart(name: str):
     report, _choices = _report()
     key = ("retention", name, _lang(), report.zone, charts.report_digest(report))
     body = charts.cache().get_or_render(key, lambda: render_chart(name, report))
-    response = Response(body, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    # Cache-Control: no-store (hrpipeline.security): the chart shows Art. 9 statistics.
+    return Response(body, mimetype="image/png")
 
 
 # --- charts: drawn from the report's published values only -----------------------------------
