@@ -87,14 +87,14 @@ def pilot_list():
                            form=form, problems=problems)
 
 
-@bp.get("/pilots/<int:pilot_id>")
+@bp.get("/pilots/<int(max=2147483647):pilot_id>")
 @roles_required(*PILOT_VIEW_ROLES)
 def pilot_detail(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
     return render_template("pilots/detail.html", ev=evaluation)
 
 
-@bp.get("/pilots/<int:pilot_id>/gap.png")
+@bp.get("/pilots/<int(max=2147483647):pilot_id>/gap.png")
 @roles_required(*PILOT_VIEW_ROLES)
 def pilot_chart(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
@@ -102,7 +102,7 @@ def pilot_chart(pilot_id: int):
     return Response(pilot_service.gap_chart_png(evaluation), mimetype="image/png")
 
 
-@bp.get("/pilots/<int:pilot_id>.csv")
+@bp.get("/pilots/<int(max=2147483647):pilot_id>.csv")
 @roles_required(*PILOT_VIEW_ROLES)
 def pilot_csv(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
