@@ -36,9 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
-    from hrpipeline import auth, cli, errors
+    from hrpipeline import auth, cli, errors, security
 
     errors.register_error_handlers(app)
+    security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
 
@@ -53,8 +54,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.get("/health")
     def health():
         from sqlalchemy import text
+        from sqlalchemy.exc import DBAPIError
 
-        db.session.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
+        try:
+            db.session.execute(text("SELECT 1"))
+        except DBAPIError:  # database down or unreachable: a 503 a monitor can read
+            db.session.rollback()
+            return {"status": "degraded", "version": __version__, "database": "unavailable"}, 503
+        return {"status": "ok", "version": __version__, "database": "ok"}
 
     return app

@@ -38,6 +38,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,  # set True behind HTTPS (see README, production)
+        "TRUSTED_PROXIES": 0,  # reverse proxies to trust (ProxyFix; README, production)
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
@@ -99,3 +100,6 @@ def validate(config) -> None:
         raise ConfigError(f"MIN_CELL must be a whole number from {lo} to {hi}, got {k!r}")
     if not isinstance(config["MIN_DENOMINATOR"], int) or config["MIN_DENOMINATOR"] < 1:
         raise ConfigError("MIN_DENOMINATOR must be a positive whole number")
+    proxies = config.get("TRUSTED_PROXIES", 0)
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise ConfigError(f"TRUSTED_PROXIES must be a whole number >= 0, got {proxies!r}")

@@ -58,16 +58,29 @@ def _problem(status: int, code: str, title: str, detail: str, **extra: Any):
     return response
 
 
+#: Deeper JSON is refused (400): no request of this service nests more than a few levels, and
+#: 5,000 levels made the JSON decoder raise RecursionError (a 500, even on GET /health).
+MAX_JSON_DEPTH = 64
+
+
+def _too_deep() -> DomainError:
+    from flask_babel import gettext as _
+
+    return DomainError(_("The JSON body is nested too deeply."))
+
+
 def _json_strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _json_strings(k)
-            yield from _json_strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _json_strings(v)
+    """Every string of a parsed JSON value, walked without recursion, depth-limited."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            children = [c for kv in item.items() for c in kv] if isinstance(item, dict) else item
+            stack.extend((c, depth + 1) for c in reversed(children))
 
 
 def _request_strings():
@@ -80,7 +93,11 @@ def _request_strings():
     for upload in request.files.values():
         yield upload.filename or ""
     if request.is_json:
-        yield from _json_strings(request.get_json(silent=True))
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # not a ValueError, so silent=True does not catch it
+            raise _too_deep() from None
+        yield from _json_strings(body)
 
 
 def register_error_handlers(app: Flask) -> None:

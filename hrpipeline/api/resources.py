@@ -18,10 +18,12 @@ from sqlalchemy.exc import OperationalError
 from hrpipeline.api import schemas as s
 from hrpipeline.api.security import allow, current_api_user
 from hrpipeline.auth import audit
+from hrpipeline.csvsafe import download_headers
 from hrpipeline.domain import ROLES
 from hrpipeline.errors import ValidationFailed, _problem
 from hrpipeline.extensions import db
 from hrpipeline.models import ApiToken, Upload, Zone
+from hrpipeline.security import standalone_html
 from hrpipeline.services.scope import resolve_zone, zone_scope
 
 #: Same roles as the web pages (``hrpipeline.web.dashboard.REPORT_ROLES``, uploads pages).
@@ -138,8 +140,7 @@ def funnel(zone: str, period: str, reference: str, view: str, test: str, format:
     db.session.commit()
     if format == "csv":
         name = f"funnel-{report.key.replace('/', '-').replace(':', '-')}.csv"
-        return Response(report.to_csv(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(report.to_csv(), mimetype="text/csv", headers=download_headers(name))
     # Exactly the service's dict (the dashboard's numbers): not re-serialised by the schema,
     # which documents it.
     return jsonify(report.to_dict())
@@ -286,8 +287,8 @@ def retention(zone: str, reference: str, lang: str, format: str):
           format=format, zone=zone, reference=reference)
     db.session.commit()
     if format == "csv":
-        return Response(report.to_csv(), mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="retention-{zone}.csv"'})
+        return Response(report.to_csv(), mimetype="text/csv",
+                        headers=download_headers(f"retention-{zone}.csv"))
     return jsonify(report.to_dict())
 
 
@@ -325,8 +326,8 @@ def pilot_evaluation(pilot_id: int, lang: str, format: str):
           verdict=evaluation.verdict)
     db.session.commit()
     if format == "csv":
-        return Response(evaluation.to_csv(), mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="pilot-{pilot_id}-evaluation.csv"'})
+        return Response(evaluation.to_csv(), mimetype="text/csv",
+                        headers=download_headers(f"pilot-{pilot_id}-evaluation.csv"))
     return jsonify(evaluation.to_dict())
 
 
@@ -347,11 +348,10 @@ def briefings(zone: str, period: str, lang: str, format: str):
     name = f"briefing-{zone}-{period.replace(':', '-')}-{lang}.{format}"
     if format == "html":
         body = service.briefing_html(user, zone, period, lang)
-        return Response(body, mimetype="text/html",
-                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+        return standalone_html(Response(body, mimetype="text/html",
+                                        headers=download_headers(name, "inline")))
     body = service.briefing_pdf(user, zone, period, lang)
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(body, mimetype="application/pdf", headers=download_headers(name))
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -7,11 +7,10 @@ translates by code into NL/FR/EN; ``message`` is plain English and says what was
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hrpipeline import csvsafe
 from hrpipeline.errors import ValidationFailed
 
 #: How many problems are listed in an error response (the total is always given).
@@ -59,24 +58,10 @@ def fail(code: str, message: str, *, row: int | None = None, column: str | None 
     return ExtractInvalid([Problem(row, column, value, code, message, params)])
 
 
-def _csv_safe(text: str) -> str:
-    # The report is opened in Excel: neutralise anything Excel would evaluate as a formula.
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
-
-
 def problems_to_csv(problems: list[Problem]) -> bytes:
-    """All problems as a CSV error report (UTF-8 with BOM so Excel shows accents correctly)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["row", "column", "value", "code", "message"])
-    for p in problems:
-        writer.writerow([
-            "" if p.row is None else p.row,
-            _csv_safe(p.column or ""),
-            _csv_safe("" if p.value is None else str(p.value)),
-            p.code,
-            _csv_safe(p.message),
-        ])
-    return buffer.getvalue().encode("utf-8-sig")
+    """All problems as a CSV error report for Belgian Excel: ``;`` separated, UTF-8 with BOM
+    (so accents show correctly), every cell neutralised by :mod:`hrpipeline.csvsafe`."""
+    lines = [["row", "column", "value", "code", "message"]]
+    lines += [["" if p.row is None else p.row, p.column or "",
+               "" if p.value is None else str(p.value), p.code, p.message] for p in problems]
+    return csvsafe.rows(lines, delimiter=";", lineterminator="\r\n").encode("utf-8-sig")

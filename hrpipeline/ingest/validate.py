@@ -180,7 +180,11 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-_FORMULA = re.compile(r"^(?:[=+@\t\r]|-[A-Za-z(])")
+#: A spreadsheet formula: at the start (=, +, @, TAB, CR, or - before a letter or before a number
+#: followed by an operator, as in -1+1+cmd|' /C calc'!A0), or = / @ after a separator inside
+#: the cell (Excel may split the cell there). Ordinary minus signs ("- INP", "-1") pass.
+_FORMULA = re.compile(r"^(?:[=+@\t\r]|-[A-Za-z(]|-[\d.,\s]*\d[\d.,\s]*[-+*/^&|!(])"
+                      r"|[,;\t\r\n]\s*[=@]")
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([.,' ])\d{3})(?:\1\d{3})*$")
@@ -318,7 +322,7 @@ def _layout(frame: pd.DataFrame, kind: str) -> str:
 def _check_formulas(frame: pd.DataFrame, sink: _Sink) -> None:
     for column in frame.columns:
         codes, uniques = _factorize(frame[column])
-        bad = np.fromiter((bool(_FORMULA.match(u)) for u in uniques), bool, len(uniques))
+        bad = np.fromiter((bool(_FORMULA.search(u)) for u in uniques), bool, len(uniques))
         if bad.any():
             values = uniques
             sink.rows(bad[codes], frame.index, lambda row, pos, c=column, v=values, k=codes:

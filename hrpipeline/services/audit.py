@@ -51,7 +51,7 @@ def query_audit(user: User, *, action: str | None = None, username: str | None =
         conditions.append(AuditLog.username == username)
     if date_from:
         conditions.append(AuditLog.at >= dt.datetime.combine(date_from, dt.time.min))
-    if date_to:
+    if date_to and date_to < dt.date.max:  # the last day of the calendar has no day after
         conditions.append(AuditLog.at < dt.datetime.combine(date_to + dt.timedelta(days=1),
                                                             dt.time.min))
     if zone:

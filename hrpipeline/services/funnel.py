@@ -35,7 +35,14 @@ from hrpipeline.errors import NotFound, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.models import Upload, User
 from hrpipeline.services import funnel_data
-from hrpipeline.services.publish import any_hidden, csv_text, policy, rounded, to_json
+from hrpipeline.services.publish import (
+    any_hidden,
+    csv_comment,
+    csv_text,
+    policy,
+    rounded,
+    to_json,
+)
 from hrpipeline.services.releases import (  # noqa: F401  (re-exported for older callers)
     FunnelRelease,
     data_version,
@@ -139,9 +146,9 @@ class FunnelReport:
     def to_csv(self) -> str:
         stage_part = csv_text(self.rows, self.ROW_COLUMNS)
         comp_part = csv_text(self.comparisons, self.COMPARISON_COLUMNS)
-        header = (f"# {self.zone_label} / {self.period_label}; reference group {self.reference};"
-                  f" counts rounded to multiples of {self.k} to protect privacy, rates from the"
-                  " rounded counts; x = hidden\n")
+        header = csv_comment(f"{self.zone_label} / {self.period_label}; reference group "
+                             f"{self.reference}; counts rounded to multiples of {self.k} to "
+                             "protect privacy, rates from the rounded counts; x = hidden")
         return header + stage_part + "\n" + comp_part
 
 

@@ -68,7 +68,14 @@ from hrpipeline.models import (
     Zone,
     pilot_zones,
 )
-from hrpipeline.services.publish import any_hidden, csv_text, policy, rounded, to_json
+from hrpipeline.services.publish import (
+    any_hidden,
+    csv_comment,
+    csv_text,
+    policy,
+    rounded,
+    to_json,
+)
 from hrpipeline.services.scope import ALL, zone_scope
 
 RETENTION_TARGET = "retention"
@@ -498,8 +505,8 @@ class PilotEvaluation:
         }
 
     def to_csv(self) -> str:
-        header = (f"# pilot {self.pilot.name}; verdict {self.verdict}; "
-                  f"x = hidden to protect privacy (k = {self.k})\n")
+        header = csv_comment(f"pilot {self.pilot.name}; verdict {self.verdict}; "
+                             f"x = hidden to protect privacy (k = {self.k})")
         return (header + csv_text(self.cells, self.CELL_COLUMNS) + "\n"
                 + csv_text(self.series, self.SERIES_COLUMNS))
 

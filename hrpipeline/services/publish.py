@@ -6,14 +6,13 @@ Every service builds its output through these, so that the rules of
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import current_app
 
+from hrpipeline import csvsafe
 from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     SYMBOL,
@@ -60,29 +59,12 @@ def to_json(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """CSV of published rows: hidden values as the one symbol, never 0 or blank."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([SYMBOL if is_suppressed(row.get(c)) else _csv_cell(row.get(c))
-                         for c in columns])
-    return buffer.getvalue()
+    """CSV of published rows: hidden values as the one symbol, never 0 or blank; every cell
+    neutralised and quoted by :mod:`hrpipeline.csvsafe` (opened in Excel)."""
+    return csvsafe.rows([columns, *([SYMBOL if is_suppressed(row.get(c)) else row.get(c)
+                                     for c in columns] for row in rows)])
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    text = str(value)
-    # CSV opened in Excel: neutralise formula injection from any text cell.
-    if text[:1] in ("=", "+", "@") or (text[:1] == "-" and not _is_number(text)):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def csv_comment(text: str) -> str:
+    """A ``# ...`` line of a CSV export (free text with names from the data): one safe cell."""
+    return csvsafe.comment(text)

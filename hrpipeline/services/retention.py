@@ -70,7 +70,14 @@ from hrpipeline.domain import (
 from hrpipeline.errors import DomainError, NotFound, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.models import ReleaseCache, SuppressionMemory, Upload, User, WorkforceRecord, Zone
-from hrpipeline.services.publish import any_hidden, csv_text, policy, rounded, to_json
+from hrpipeline.services.publish import (
+    any_hidden,
+    csv_comment,
+    csv_text,
+    policy,
+    rounded,
+    to_json,
+)
 from hrpipeline.services.releases import PublishedCells, data_version
 from hrpipeline.services.scope import resolve_zone
 
@@ -560,8 +567,8 @@ class RetentionReport:
         }
 
     def to_csv(self) -> str:
-        header = (f"# Retention {self.zone_label}, {self.window_start} to {self.reference_date};"
-                  f" x = hidden to protect privacy (k = {self.k})\n")
+        header = csv_comment(f"Retention {self.zone_label}, {self.window_start} to "
+                             f"{self.reference_date}; x = hidden to protect privacy (k = {self.k})")
         parts = [
             ("turnover", csv_text(self.turnover, self.TURNOVER_COLUMNS)),
             ("representation", csv_text(self.representation + self.representation_by_rank,

@@ -87,7 +87,7 @@ def admin_users():
                            action_form=EmptyForm()), status
 
 
-@bp.post("/admin/users/<int:user_id>/deactivate")
+@bp.post("/admin/users/<int(max=2147483647):user_id>/deactivate")
 @roles_required()
 def admin_user_deactivate(user_id: int):
     form = EmptyForm()

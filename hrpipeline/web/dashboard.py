@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from hrpipeline.auth import roles_required
+from hrpipeline.csvsafe import download_headers
 from hrpipeline.domain import DEFAULT_REFERENCE_GROUP, KNOWN_BACKGROUNDS
 from hrpipeline.errors import DomainError, NotFound
 from hrpipeline.services.funnel_data import CatalogueEntry, catalogue
@@ -141,7 +142,7 @@ def funnel_csv():
     report = _report(selection)
     name = report.key.replace("/", "_").replace(":", "-")
     return Response(report.to_csv(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="funnel_{name}.csv"'})
+                    headers=download_headers(f"funnel_{name}.csv"))
 
 
 @bp.get("/charts/<name>.<fmt>")
@@ -156,9 +157,8 @@ def chart(name: str, fmt: str):
         raise NotFound(_("There is no table to draw yet."))
     report = _report(selection)
     body = charts.render_cached(name, fmt, report, str(get_locale()))
-    response = Response(body, mimetype=charts.FORMATS[fmt])
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    # Cache-Control: no-store (hrpipeline.security): the chart shows Art. 9 statistics.
+    return Response(body, mimetype=charts.FORMATS[fmt])
 
 
 # --- template helpers for the report pages ---------------------------------------------------

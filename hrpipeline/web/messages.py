@@ -139,8 +139,9 @@ PROBLEM_TEXTS = {
                               "(an earlier stage was not passed)."),
     "pii_column": _l("This column looks like personal data (name, national number, e-mail, "
                      "address); remove it: only pseudonymous references may be uploaded."),
-    "pii_value": _l("This value looks like personal data (national number, e-mail, phone); "
-                    "remove it: only pseudonymous references may be uploaded."),
+    "pii_value": _l("This value looks like personal data (national number, e-mail, phone, "
+                    "bank account, address); remove it: only pseudonymous references may be "
+                    "uploaded."),
     "corrupt_xlsx": _l("The Excel file is damaged or not really an Excel file."),
     "xlsx_too_large": _l("The Excel file unpacks to far more than its size; save it as CSV."),
     "empty_file": _l("The file is empty."),

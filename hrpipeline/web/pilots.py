@@ -17,7 +17,9 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.validators import DataRequired, Length, Optional
 
 from hrpipeline.auth import roles_required
+from hrpipeline.csvsafe import download_headers
 from hrpipeline.errors import NotFound, ValidationFailed
+from hrpipeline.security import standalone_html
 from hrpipeline.services import briefing as briefing_service
 from hrpipeline.services import pilots as pilot_service
 from hrpipeline.services.funnel_data import catalogue
@@ -85,28 +87,27 @@ def pilot_list():
                            form=form, problems=problems)
 
 
-@bp.get("/pilots/<int:pilot_id>")
+@bp.get("/pilots/<int(max=2147483647):pilot_id>")
 @roles_required(*PILOT_VIEW_ROLES)
 def pilot_detail(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
     return render_template("pilots/detail.html", ev=evaluation)
 
 
-@bp.get("/pilots/<int:pilot_id>/gap.png")
+@bp.get("/pilots/<int(max=2147483647):pilot_id>/gap.png")
 @roles_required(*PILOT_VIEW_ROLES)
 def pilot_chart(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
-    response = Response(pilot_service.gap_chart_png(evaluation), mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    # Cache-Control: no-store (hrpipeline.security): the chart shows Art. 9 statistics.
+    return Response(pilot_service.gap_chart_png(evaluation), mimetype="image/png")
 
 
-@bp.get("/pilots/<int:pilot_id>.csv")
+@bp.get("/pilots/<int(max=2147483647):pilot_id>.csv")
 @roles_required(*PILOT_VIEW_ROLES)
 def pilot_csv(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
-    return Response(evaluation.to_csv(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="pilot_{pilot_id}.csv"'})
+    return Response(evaluation.to_csv(), mimetype="text/csv",
+                    headers=download_headers(f"pilot_{pilot_id}.csv"))
 
 
 def _briefing_choices() -> tuple[list[tuple[str, str]], list[str]]:
@@ -136,8 +137,7 @@ def briefing_download():
         raise NotFound(_("No such format."))
     if fmt == "html":
         body = briefing_service.briefing_html(current_user, zone, period, lang)
-        return Response(body, mimetype="text/html")
+        return standalone_html(Response(body, mimetype="text/html"))
     pdf = briefing_service.briefing_pdf(current_user, zone, period, lang)
     name = f"briefing_{zone}_{period.replace(':', '-')}_{lang}.pdf"
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(pdf, mimetype="application/pdf", headers=download_headers(name))

@@ -26,6 +26,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from hrpipeline.auth import roles_required  # noqa: E402
+from hrpipeline.csvsafe import download_headers  # noqa: E402
 from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.domain import EXIT_TYPES  # noqa: E402
 from hrpipeline.errors import NotFound  # noqa: E402
@@ -76,8 +77,7 @@ def page():
 def csv():
     report, _choices = _report()
     return Response(report.to_csv(), mimetype="text/csv",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="retention_{report.zone}.csv"'})
+                    headers=download_headers(f"retention_{report.zone}.csv"))
 
 
 @bp.get("/retention/charts/<name>.png")
@@ -90,9 +90,8 @@ def chart(name: str):
     report, _choices = _report()
     key = ("retention", name, _lang(), report.zone, charts.report_digest(report))
     body = charts.cache().get_or_render(key, lambda: render_chart(name, report))
-    response = Response(body, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    # Cache-Control: no-store (hrpipeline.security): the chart shows Art. 9 statistics.
+    return Response(body, mimetype="image/png")
 
 
 # --- charts: drawn from the report's published values only -----------------------------------

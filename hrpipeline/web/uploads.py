@@ -31,6 +31,7 @@ from hrpipeline.web.blueprint import bp
 from hrpipeline.web.messages import KIND_LABELS, problem_message
 
 PAGE_SIZE = 25
+MAX_PAGE = 1_000_000  # as hrpipeline.api.schemas.PageArgs
 #: Error reports are kept this many at most per user (older ones are removed on each upload).
 KEEP_REPORTS = 5
 
@@ -151,8 +152,9 @@ def upload_history():
     scope = zone_scope(current_user)
     if scope is not None:
         query = query.where(Upload.zone_id.in_(scope or {-1}))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PAGE_SIZE,
-                       error_out=False)
+    # Capped like the API's page numbers: a huge one overflowed the database's OFFSET (a 500).
+    number = min(request.args.get("page", 1, type=int), MAX_PAGE)
+    page = db.paginate(query, page=number, per_page=PAGE_SIZE, error_out=False)
     from hrpipeline.services.releases import upload_rows
 
     return render_template("uploads/history.html", page=page,

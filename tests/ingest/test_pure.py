@@ -6,13 +6,20 @@ import codecs
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hrpipeline.domain import BACKGROUNDS, DEFAULT_STAGES, OUTCOMES
 from hrpipeline.ingest.columns import canonical_value, match_columns, normalise
-from hrpipeline.ingest.pii import header_kind, valid_national_register, value_kind
+from hrpipeline.ingest.pii import (
+    find_pii,
+    header_kind,
+    valid_iban,
+    valid_national_register,
+    value_kind,
+)
 from hrpipeline.ingest.problems import ExtractInvalid, Problem, problems_to_csv
 from hrpipeline.ingest.read import read_table
 from hrpipeline.ingest.validate import (
@@ -149,6 +156,54 @@ def test_pii_values(text, kind):
     assert value_kind(text) == kind
 
 
+def test_iban_checksum():
+    # ISO 13616 / ISO 7064 MOD 97-10; BE68 5390 0754 7034 and NL91 ABNA 0417 1643 00 are the
+    # examples of the SWIFT IBAN registry. One changed digit breaks the check.
+    assert valid_iban("BE68 5390 0754 7034") and valid_iban("BE68539007547034")
+    assert valid_iban("NL91ABNA0417164300")
+    assert not valid_iban("BE68 5390 0754 7035") and not valid_iban("BE86 5390 0754 7034")
+    assert not valid_iban("BE68 5390") and not valid_iban("1234 5390 0754 7034")
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("BE68 5390 0754 7034", "iban"), ("BE68539007547034", "iban"),
+    ("stort op rekening BE68 5390 0754 7034 aub", "iban"),
+    ("NL91 ABNA 0417 1643 00", "iban"), ("FR14 2004 1010 0505 0001 3M02 606", "iban"),
+    ("jan[at]politie[dot]be", "email"), ("jan (at) x dot be", "email"),
+    ("mail jan.peeters [at] politie [punt] be", "email"), ("jan at politie punt be", "email"),
+    ("Kerkstraat 12", "address"), ("woont nu Kerkstraat 12 bus 3, Gent", "address"),
+    ("verhuisd naar de Sint-Pietersnieuwstraat 41", "address"),
+    ("Grote Markt 1", "address"), ("Frankrijklei 115", "address"),
+    ("rue de la Loi 16", "address"), ("Avenue Louise 54", "address"),
+    ("habite chaussée de Waterloo 1250", "address"), ("boulevard Anspach 1", "address"),
+])
+def test_pii_values_iban_obfuscated_email_and_address(text, kind):
+    assert value_kind(text) == kind
+
+
+@pytest.mark.parametrize("text", [
+    "te hoge werkdruk in 2023", "3 jaar op de straat", "na 12 jaar in de ploeg",
+    "in de straat 12 jaar gewoond", "loopbaan 2 keer onderbroken",
+    "op de baan 5 dagen per week", "Kerkstraat 12 jaar geleden verlaten",
+    "de weg naar het werk: 45 km", "Hof van Beroep 2024", "à la place 2 fois",
+    "avenue professionnelle après 3 ans", "charge de travail trop élevée en 2023",
+    "looked at the problem 3 times", "meeting at 5 pm", "BE68 5390 0754 7035",
+    "BE2024ABC12345678", "ploeg at dot", "INP 2024-1", "K-2024-00017",
+])
+def test_ordinary_exit_comments_are_not_personal_data(text):
+    assert value_kind(text) is None
+
+
+def test_find_pii_reports_iban_and_address_in_exit_comments():
+    frame = pd.DataFrame({"Commentaar": ["werkdruk", "woont Kerkstraat 12",
+                                          "IBAN BE68 5390 0754 7034", "3 jaar op de straat",
+                                          "jan[at]politie[dot]be"]},
+                         index=[2, 3, 4, 5, 6])
+    (problem,) = find_pii(frame)
+    assert problem.code == "pii_value" and problem.params["rows"] == [3, 4, 6]
+    assert problem.params["kinds"] == ["address", "email", "iban"]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 9_999_999))
 def test_ordinary_candidate_refs_are_never_flagged(n):
@@ -186,6 +241,26 @@ def _check(rows, **kw):
 def test_good_funnel_has_no_problems():
     v = _check(GOOD_FUNNEL_ROWS)
     assert v.ok and v.campaigns == ["INP 2024-1"] and v.years == [2024]
+
+
+@pytest.mark.parametrize("campaign", [
+    "-1+1+cmd|' /C calc'!A0",                    # a number, then an operator (DDE payload)
+    '"INP 2024,=HYPERLINK(""http://evil"")"',    # a formula after a comma inside the cell
+    '"INP 2024; @SUM(A1)"',
+])
+def test_formula_inside_or_after_a_number_is_refused(campaign):
+    rows = [r.replace("INP 2024-1", campaign) if r.startswith("K002") else r
+            for r in GOOD_FUNNEL_ROWS]
+    v = _check(rows)
+    assert {p.code for p in v.problems} == {"formula_injection"}
+    assert {p.row for p in v.problems} == {4, 5}
+
+
+@pytest.mark.parametrize("campaign", ["INP 2024-1, -2", "- INP 2024", "INP -5 2024", "-1"])
+def test_ordinary_minus_signs_are_not_formulas(campaign):
+    rows = [r.replace("INP 2024-1", campaign) if r.startswith("K002") else r
+            for r in GOOD_FUNNEL_ROWS]
+    assert "formula_injection" not in {p.code for p in _check(rows).problems}
 
 
 def test_all_problems_reported_at_once_with_excel_rows():

@@ -25,6 +25,17 @@ def users(make_user, funnel_data):
     }
 
 
+def wait_until(page, expression: str, attempts: int = 150) -> None:
+    """``page.wait_for_function`` without it: Playwright evaluates that predicate with eval(),
+    which the pages' Content-Security-Policy (no 'unsafe-eval') refuses; ``page.evaluate``
+    goes through the DevTools protocol and is not subject to the page's CSP."""
+    for _ in range(attempts):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"never true: {expression}")
+
+
 def sign_in(page, server, username):
     page.goto(server.url + "/login")
     page.fill("#username", username)
@@ -78,8 +89,8 @@ def test_dashboard_selection_language_and_csv(page, live_app, users):
     # The chart images (lazy-loaded, server-side PNG) load once scrolled into view.
     for img in page.locator("figure.chart img").all():
         img.scroll_into_view_if_needed()
-    page.wait_for_function("Array.from(document.querySelectorAll('figure.chart img'))"
-                           ".every(i => i.complete && i.naturalWidth > 0)")
+    wait_until(page, "Array.from(document.querySelectorAll('figure.chart img'))"
+                     ".every(i => i.complete && i.naturalWidth > 0)")
 
 
 def test_officer_cannot_reach_another_zone(page, live_app, users):
