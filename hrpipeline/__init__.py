@@ -23,6 +23,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from hrpipeline import config
 
     config.load(app, test_config)
+    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Client address (audit log, login throttling) and scheme from the proxy's headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]),
+                                x_proto=int(app.config["PROXY_FIX_X_PROTO"]))
 
     from hrpipeline.extensions import babel, csrf, db, login_manager, migrate
 
@@ -36,9 +42,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
-    from hrpipeline import auth, cli, errors
+    from hrpipeline import audit, auth, cli, errors
 
     errors.register_error_handlers(app)
+    audit.record_refusals(app)
     auth.init_app(app)
     cli.init_app(app)
 
