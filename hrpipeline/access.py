@@ -47,8 +47,9 @@ def roles_with(capability: str) -> tuple[str, ...]:
 
 def can(user, capability: str) -> bool:
     """Whether this user (anything with a ``role``) has the capability."""
+    roles = roles_for(capability)  # an unknown capability is a KeyError, even for admins
     role = getattr(user, "role", None)
-    return role == "admin" or role in roles_for(capability)
+    return role == "admin" or role in roles
 
 
 def requires(capability: str) -> Callable:

@@ -46,8 +46,7 @@ def audit(action: str, *, user: User | None = None, zone_id: int | None = None,
     """Append to the audit log in the caller's transaction (committed with it).
 
     In a request the user defaults to the request's user and the address is recorded; at the
-    command line (no request) the entry is the operator's: ``username`` is ``"cli"`` unless
-    given, and ``user`` (if any) is the account acted on.
+    command line (no request) an entry without a user is the operator's (``"cli"``).
     """
     if has_request_context():
         if user is None:
@@ -55,7 +54,8 @@ def audit(action: str, *, user: User | None = None, zone_id: int | None = None,
         username = getattr(user, "username", None) or detail.pop("username", None)
         ip = request.remote_addr
     else:
-        username = detail.pop("username", None) or "cli"
+        username = (getattr(user, "username", None) or detail.pop("username", None)
+                    or "cli")
         ip = None
     db.session.add(AuditLog(user_id=getattr(user, "id", None), username=username,
                             action=action, zone_id=zone_id, detail=detail or None, ip=ip))

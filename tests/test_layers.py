@@ -33,3 +33,21 @@ def test_analysis_imports_neither_flask_nor_sqlalchemy():
     }
     offenders = {k: v for k, v in offenders.items() if v}
     assert offenders == {}
+
+
+PACKAGE = ANALYSIS.parent
+VIEWS = ("hrpipeline.auth", "hrpipeline.web", "hrpipeline.api")
+
+
+def test_ingest_and_services_do_not_import_views():
+    """The audit writer, access table and users service live below the views: ingest and the
+    services never import the login views, the web pages or the API (issue 15)."""
+    files = sorted([*(PACKAGE / "ingest").rglob("*.py"), *(PACKAGE / "services").rglob("*.py"),
+                    PACKAGE / "audit.py", PACKAGE / "access.py"])
+    offenders = {
+        str(p.relative_to(PACKAGE)): sorted(
+            n for n in _imports(p) if any(n == v or n.startswith(v + ".") for v in VIEWS)
+        )
+        for p in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -112,7 +112,9 @@ def token_create_command(username: str, name: str) -> None:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"No user {username!r}.")
-    token, secret = issue_token(user, name)
+    from hrpipeline.services.scope import OPERATOR
+
+    token, secret = issue_token(user, name, actor=OPERATOR)
     click.echo(f"Token {token.id} ({token.name}) for {user.username}:")
     click.echo(secret)
     click.echo("Store it now: it cannot be shown again.", err=True)
