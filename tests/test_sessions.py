@@ -31,8 +31,11 @@ def test_password_change_ends_the_other_sessions_and_keeps_this_one(app, make_us
     make_user("project_staff", ["GNT"], username="otto")
     laptop, phone = app.test_client(), app.test_client()
     for c in (laptop, phone):
+        _forget_request_user()
         assert c.post("/login", data={"username": "otto",
                                       "password": PASSWORD}).status_code == 302
+        _forget_request_user()
+        assert c.get("/").status_code == 200  # both logged in
     _forget_request_user()
     response = laptop.post("/password", data={"current": PASSWORD,
                                               "new": "a brand new passphrase",
