@@ -24,7 +24,7 @@ def test_admin_page_refuses_weak_passwords(client, make_user, password):
     as_user(client, make_user("admin", all_zones=True))
     response = _create(client, password)
     assert response.status_code == 400
-    assert b"field-error" in response.data or b"password" in response.data.lower()
+    assert b"field-error" in response.data
     assert db.session.scalar(db.select(User).where(User.username == "nora.peeters")) is None
 
 
