@@ -47,7 +47,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # per source address, then a wait that doubles from LOGIN_DELAY_SECONDS up to
         # LOGIN_MAX_DELAY_SECONDS; counts are forgotten after LOGIN_THROTTLE_RESET_MINUTES.
         "LOGIN_FREE_ATTEMPTS": 5,
-        "LOGIN_SOURCE_FREE_ATTEMPTS": 20,
+        "LOGIN_SOURCE_FREE_ATTEMPTS": 50,
         "LOGIN_DELAY_SECONDS": 2,
         "LOGIN_MAX_DELAY_SECONDS": 300,
         "LOGIN_THROTTLE_RESET_MINUTES": 60,
