@@ -179,3 +179,14 @@ def test_chart_never_draws_a_hidden_value_as_a_zero_bar(app):
     assert 0 not in heights
     assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(1.0)
     assert any(t.get_text() == "suppressed" for t in ax.texts)
+
+
+def test_csv_download_is_audited(client, officer, zones):
+    """Issue 15: web CSV exports are in the audit log, as the API's are."""
+    from hrpipeline.extensions import db
+    from hrpipeline.models import AuditLog
+
+    assert client.get(f"/funnel.csv?{ANT_CAMPAIGN}").status_code == 200
+    entry = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "export_funnel"))
+    assert (entry.user_id, entry.zone_id) == (officer.id, zones["ANT"].id)
+    assert entry.detail["via"] == "web" and entry.detail["format"] == "csv"

@@ -89,3 +89,16 @@ def test_period_labels_in_the_interface_language(client, workforce, make_user, l
     as_user(client, make_user("diversity_officer", ["ANT"], language=lang))
     html = client.get("/retention?zone=ANT").get_data(as_text=True)
     assert part in html and window in html
+
+
+def test_csv_download_is_audited(client, workforce, make_user, zones):
+    """Issue 15: web CSV exports are in the audit log, as the API's are."""
+    from hrpipeline.extensions import db
+    from hrpipeline.models import AuditLog
+
+    user = make_user("hr_manager", ["ANT"])
+    as_user(client, user)
+    assert client.get("/retention.csv?zone=ANT").status_code == 200
+    entry = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "export_retention"))
+    assert (entry.user_id, entry.zone_id, entry.detail["via"]) == (user.id, zones["ANT"].id,
+                                                                    "web")
