@@ -36,10 +36,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
-    from hrpipeline import auth, cli, errors, security
+    from hrpipeline import audit, auth, cli, errors, security
 
     errors.register_error_handlers(app)
+    # ProxyFix (TRUSTED_PROXIES): the client's address for the audit log and login throttle.
     security.init_app(app)
+    audit.record_refusals(app)
     auth.init_app(app)
     cli.init_app(app)
 

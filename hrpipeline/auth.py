@@ -1,22 +1,20 @@
-"""Authentication (flask-login), roles and zone scoping.
+"""The account views: log in, log out, change the password, choose the interface language.
 
-Every view declares the roles it allows with :func:`roles_required`; every service call takes
-the user and scopes its queries with :func:`zone_scope`. Passwords are hashed by werkzeug
-(scrypt); API tokens are stored as SHA-256 digests only.
+What they rely on lives elsewhere: sessions and their limits in :mod:`hrpipeline.sessions`,
+password rules, user creation and the login check in :mod:`hrpipeline.services.users`,
+throttling in :mod:`hrpipeline.services.throttle`, roles in :mod:`hrpipeline.access`, the
+audit log in :mod:`hrpipeline.audit`. Passwords are hashed by werkzeug (scrypt).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
-    has_request_context,
     redirect,
     render_template,
     request,
@@ -25,15 +23,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from hrpipeline.extensions import db, login_manager
-from hrpipeline.models import ApiToken, AuditLog, User, utcnow
-from hrpipeline.services.scope import visible_zones, zone_scope  # noqa: F401 (re-exported)
+from hrpipeline import sessions
+from hrpipeline.audit import audit
+from hrpipeline.extensions import db
+from hrpipeline.services.users import MAX_LENGTH, PasswordRejected, change_password, check_login
+from hrpipeline.web.messages import password_messages
 
 bp = Blueprint("auth", __name__)
 
@@ -45,73 +44,33 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=256)])
+    new = PasswordField(_l("New password (at least 12 characters)"),
+                        validators=[DataRequired(), Length(max=MAX_LENGTH)])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new", message=_l("The passwords do not match."))],
     )
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (no open redirect).
+
+    Judged on what a browser would make of it: control characters (which browsers drop, so
+    ``/<TAB>/evil.example`` becomes ``//evil.example``) and backslashes (which browsers read
+    as slashes) are refused outright; what is left must parse to a path with neither scheme
+    nor host, starting with a single slash.
+    """
+    if not target or len(target) > 2000:
         return None
-
-
-@login_manager.request_loader
-def load_user_from_token(req) -> User | None:
-    """``Authorization: Bearer hrp_...`` authenticates API calls (no session cookie)."""
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in target):
         return None
-    secret = header[len("Bearer ") :].strip()
-    if not secret:
+    if not target.startswith("/") or target.startswith("//"):
+        return None  # "//host" and "///host" are other sites to a browser
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
+            or parts.path.startswith("//"):
         return None
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret))
-    )
-    if token is None or token.revoked_at is not None or not token.user.is_active:
-        return None
-    token.last_used_at = utcnow()
-    db.session.commit()
-    return token.user
-
-
-def audit(action: str, *, user: User | None = None, zone_id: int | None = None,
-          **detail) -> None:
-    """Append to the audit log in the caller's transaction (committed with it)."""
-    if user is None and has_request_context() and current_user and current_user.is_authenticated:
-        user = current_user
-    who = user
-    db.session.add(
-        AuditLog(
-            user_id=getattr(who, "id", None),
-            username=getattr(who, "username", None) or detail.pop("username", None),
-            action=action,
-            zone_id=zone_id,
-            detail=detail or None,
-            ip=request.remote_addr if has_request_context() else None,
-        )
-    )
-
-
-def roles_required(*roles: str) -> Callable:
-    """Allow only these roles (admins are allowed everywhere). Anonymous → login page."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if current_user.role != "admin" and current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        wrapped.allowed_roles = tuple(roles)
-        return wrapped
-
-    return decorator
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -120,33 +79,13 @@ def login():
         return redirect(url_for("web.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        now = utcnow()
-        if user is not None and user.locked_until and user.locked_until > now:
-            audit("login_locked", user=user)
-            db.session.commit()
+        result = check_login(form.username.data, form.password.data, request.remote_addr)
+        if result.user is not None:
+            sessions.start(result.user)
+            return redirect(safe_next(request.args.get("next")) or url_for("web.index"))
+        if result.throttled:
             flash(_("Too many failed attempts. Try again in a few minutes."), "error")
             return render_template("login.html", form=form), 429
-        if user is not None and user.is_active and user.check_password(form.password.data):
-            user.failed_logins = 0
-            user.locked_until = None
-            audit("login", user=user)
-            db.session.commit()
-            login_user(user)
-            session.permanent = True
-            nxt = request.args.get("next", "")
-            # Only same-site relative paths: never an open redirect.
-            if not nxt.startswith("/") or nxt.startswith("//"):
-                nxt = url_for("web.index")
-            return redirect(nxt)
-        if user is not None:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= current_app.config["LOGIN_MAX_ATTEMPTS"]:
-                minutes = current_app.config["LOGIN_LOCK_MINUTES"]
-                user.locked_until = now + dt.timedelta(minutes=minutes)
-                user.failed_logins = 0
-        audit("login_failed", user=user, username=form.username.data[:80])
-        db.session.commit()
         flash(_("Unknown user name or wrong password."), "error")
         return render_template("login.html", form=form), 401
     return render_template("login.html", form=form)
@@ -155,9 +94,10 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    audit("logout")
+    user = current_user._get_current_object()
+    audit("logout", user=user)
+    sessions.end(user)
     db.session.commit()
-    logout_user()
     return redirect(url_for("auth.login"))
 
 
@@ -166,12 +106,16 @@ def logout():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.current.data):
+        user = current_user._get_current_object()
+        if not user.check_password(form.current.data):
             flash(_("The current password is wrong."), "error")
         else:
-            current_user.set_password(form.new.data)
-            audit("password_changed")
-            db.session.commit()
+            try:
+                change_password(user, form.new.data)
+            except PasswordRejected as err:
+                form.new.errors = [*form.new.errors, *password_messages(err.codes)]
+                return render_template("password.html", form=form), 400
+            sessions.keep_after_password_change(user)
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("web.index"))
     return render_template("password.html", form=form)
@@ -192,6 +136,5 @@ def set_language(lang: str):
 
 
 def init_app(app) -> None:
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please log in to see this page.")
+    sessions.init_app(app)
     app.register_blueprint(bp)

@@ -6,11 +6,9 @@ import click
 from flask import Flask
 from flask_migrate import downgrade as migrate_downgrade
 from flask_migrate import upgrade as migrate_upgrade
-from sqlalchemy import select
 
 from hrpipeline.domain import ROLES
-from hrpipeline.extensions import db
-from hrpipeline.models import User, Zone
+from hrpipeline.models import User
 
 
 @click.command("init-db")
@@ -27,21 +25,23 @@ def init_db_command(down: bool) -> None:
 
 def create_user(username: str, password: str, role: str, zone_codes: list[str],
                 all_zones: bool = False, language: str | None = None) -> User:
-    if role not in ROLES:
-        raise click.BadParameter(f"role must be one of {', '.join(ROLES)}")
-    if db.session.scalar(select(User).where(User.username == username)) is not None:
-        raise click.BadParameter(f"user {username!r} already exists")
-    zones = []
-    for code in zone_codes:
-        zone = db.session.scalar(select(Zone).where(Zone.code == code))
-        if zone is None:
-            raise click.BadParameter(f"unknown zone code {code!r}")
-        zones.append(zone)
-    user = User(username=username, role=role, all_zones=all_zones, language=language, zones=zones)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    return user
+    """Create a user through the one users service; its refusals become click errors."""
+    from hrpipeline.errors import Conflict, ValidationFailed
+    from hrpipeline.services import users
+
+    try:
+        return users.create_user(username, password, role, zone_codes, all_zones=all_zones,
+                                 language=language)
+    except Conflict:
+        raise click.BadParameter(f"user {username!r} already exists") from None
+    except users.PasswordRejected as err:
+        raise click.BadParameter(err.message, param_hint="password") from None
+    except ValidationFailed as err:
+        unknown = [p["value"] for p in err.extra.get("problems", [])
+                   if p.get("code") == "unknown_zone"]
+        if unknown:
+            raise click.BadParameter(f"unknown zone code {unknown[0]!r}") from None
+        raise click.BadParameter(err.message) from None
 
 
 @click.command("create-user")

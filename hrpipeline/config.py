@@ -6,6 +6,7 @@ This module and :func:`hrpipeline.create_app` are the only places that read the 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -42,8 +43,20 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
-        "LOGIN_MAX_ATTEMPTS": 5,
-        "LOGIN_LOCK_MINUTES": 15,
+        # Sessions (ASVS 3.3): ended after this long without a request, and this long after
+        # the login whatever the activity; logout and password change end them at once.
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_MAX_HOURS": 12,
+        # Login throttling (hrpipeline.services.throttle): free attempts per user name and
+        # per source address, then a wait that doubles from LOGIN_DELAY_SECONDS up to
+        # LOGIN_MAX_DELAY_SECONDS; counts are forgotten after LOGIN_THROTTLE_RESET_MINUTES.
+        "LOGIN_FREE_ATTEMPTS": 5,
+        "LOGIN_SOURCE_FREE_ATTEMPTS": 50,
+        "LOGIN_DELAY_SECONDS": 2,
+        "LOGIN_MAX_DELAY_SECONDS": 300,
+        "LOGIN_THROTTLE_RESET_MINUTES": 60,
+        # API tokens: last_used_at is written at most once per this many seconds per token.
+        "TOKEN_LAST_USED_SECONDS": 300,
         "CHART_CACHE_SIZE": 256,
         "REFERENCE_GROUP": "belgian_origin",
     }
@@ -65,6 +78,9 @@ def load(app, test_config: dict[str, Any] | None = None) -> None:
     if not app.config.get("DISCLOSURE_KEY"):
         app.config["DISCLOSURE_KEY"] = instance_secret(app.instance_path, "disclosure_key")
     validate(app.config)
+    # The cookie never outlives the absolute session limit (hrpipeline.sessions checks both).
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(
+        hours=app.config["SESSION_MAX_HOURS"])
 
 
 def normalise_db_url(url: str) -> str:
@@ -103,3 +119,12 @@ def validate(config) -> None:
     proxies = config.get("TRUSTED_PROXIES", 0)
     if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
         raise ConfigError(f"TRUSTED_PROXIES must be a whole number >= 0, got {proxies!r}")
+    for name in ("SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS", "LOGIN_FREE_ATTEMPTS",
+                 "LOGIN_SOURCE_FREE_ATTEMPTS", "LOGIN_THROTTLE_RESET_MINUTES"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive whole number, got {value!r}")
+    for name in ("LOGIN_DELAY_SECONDS", "LOGIN_MAX_DELAY_SECONDS", "TOKEN_LAST_USED_SECONDS"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"{name} must be a number of at least 0, got {value!r}")

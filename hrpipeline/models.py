@@ -76,8 +76,9 @@ class User(UserMixin, db.Model):
     all_zones: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str | None] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: Part of every session cookie; raising it ends the user's sessions (logout, password
+    #: change) although the cookies themselves cannot be recalled (hrpipeline.sessions).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     zones: Mapped[list[Zone]] = relationship(secondary=user_zones, lazy="selectin")
 
@@ -97,6 +98,17 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+class LoginThrottle(db.Model):
+    """Counted login attempts per user name or source address (hrpipeline.services.throttle)."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # user:<name> / src:<ip>
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # compare-and-set version
+    not_before: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class ApiToken(db.Model):

@@ -1,5 +1,7 @@
 """CLI: init-db, create-user."""
 
+import pytest
+
 from hrpipeline.extensions import db
 from hrpipeline.models import User
 
@@ -31,7 +33,8 @@ def test_create_user_unknown_zone_is_a_clear_error(runner, zones):
 
 
 def test_create_user_twice_refused(runner, zones):
-    args = ["create-user", "carl", "--role", "leadership", "--all-zones", "--password", "pw"]
+    args = ["create-user", "carl", "--role", "leadership", "--all-zones", "--password",
+            "a long enough password"]
     assert runner.invoke(args=args).exit_code == 0
     again = runner.invoke(args=args)
     assert again.exit_code != 0 and "already exists" in again.output
@@ -86,3 +89,14 @@ def test_token_create_and_revoke(runner, zones, make_user):
     db.session.refresh(token)
     assert token.revoked_at is not None
     assert runner.invoke(args=["token-create", "nobody", "x"]).exit_code != 0
+
+
+@pytest.mark.parametrize("password", ["x", "aaaaaaaaaaaa", "123456789012", "dora.the.explorer",
+                                      "qwerty123456", "Password2024!"])
+def test_create_user_refuses_weak_passwords(runner, zones, password):
+    """Security issue 20, item 11: the CLI accepted ``x``."""
+    result = runner.invoke(args=["create-user", "dora.the.explorer", "--role", "hr_manager",
+                                 "--zone", "ANT", "--password", password])
+    assert result.exit_code != 0
+    assert "password" in result.output.lower()
+    assert db.session.scalar(db.select(User).where(User.username == "dora.the.explorer")) is None

@@ -64,3 +64,26 @@ def test_instance_config_file_is_read(tmp_path, monkeypatch):
 
 def test_normalise_db_url_keeps_sqlite():
     assert normalise_db_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(("name", "value"), [("SESSION_IDLE_MINUTES", 0),
+                                             ("SESSION_MAX_HOURS", "12"),
+                                             ("LOGIN_FREE_ATTEMPTS", True),
+                                             ("LOGIN_DELAY_SECONDS", -1),
+                                             ("PROXY_FIX_X_FOR", "yes")])
+def test_session_throttle_and_proxy_settings_are_checked(name, value):
+    with pytest.raises(ConfigError, match=name):
+        create_app({"TESTING": True, "SECRET_KEY": "x", name: value})
+
+
+def test_cookie_lifetime_follows_the_absolute_session_limit():
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SESSION_MAX_HOURS": 8})
+    assert app.permanent_session_lifetime.total_seconds() == 8 * 3600
+
+
+def test_proxy_fix_is_installed_only_when_configured():
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    assert not isinstance(create_app({"TESTING": True, "SECRET_KEY": "x"}).wsgi_app, ProxyFix)
+    behind = create_app({"TESTING": True, "SECRET_KEY": "x", "PROXY_FIX_X_FOR": 1})
+    assert isinstance(behind.wsgi_app, ProxyFix) and behind.wsgi_app.x_for == 1

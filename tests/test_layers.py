@@ -58,3 +58,21 @@ def test_nothing_imports_the_old_gate_location():
     old = [str(p.relative_to(root)) for p in root.rglob("*.py")
            if "hrpipeline.analysis.suppression" in _imports(p)]
     assert old == [] and not (ANALYSIS / "suppression.py").exists()
+
+
+PACKAGE = ANALYSIS.parent
+VIEWS = ("hrpipeline.auth", "hrpipeline.web", "hrpipeline.api")
+
+
+def test_ingest_and_services_do_not_import_views():
+    """The audit writer, access table and users service live below the views: ingest and the
+    services never import the login views, the web pages or the API (issue 15)."""
+    files = sorted([*(PACKAGE / "ingest").rglob("*.py"), *(PACKAGE / "services").rglob("*.py"),
+                    PACKAGE / "audit.py", PACKAGE / "access.py"])
+    offenders = {
+        str(p.relative_to(PACKAGE)): sorted(
+            n for n in _imports(p) if any(n == v or n.startswith(v + ".") for v in VIEWS)
+        )
+        for p in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

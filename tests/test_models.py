@@ -70,7 +70,7 @@ def test_zone_code_unique(zones):
 
 
 def test_user_loader_ignores_garbage(app):
-    from hrpipeline.auth import load_user
+    from hrpipeline.sessions import load_user
 
     assert load_user("not-a-number") is None
     assert load_user("999999") is None

@@ -17,20 +17,13 @@ from sqlalchemy.exc import OperationalError
 
 from hrpipeline.api import schemas as s
 from hrpipeline.api.security import allow, current_api_user
-from hrpipeline.auth import audit
+from hrpipeline.audit import audit
 from hrpipeline.csvsafe import download_headers
-from hrpipeline.domain import ROLES
 from hrpipeline.errors import ValidationFailed, _problem
 from hrpipeline.extensions import db
 from hrpipeline.models import ApiToken, Upload, Zone
 from hrpipeline.security import standalone_html
 from hrpipeline.services.scope import resolve_zone, zone_scope
-
-#: Same roles as the web pages (``hrpipeline.web.dashboard.REPORT_ROLES``, uploads pages).
-REPORT_ROLES = ("diversity_officer", "hr_manager", "project_staff", "leadership")
-UPLOAD_READ_ROLES = ("hr_manager", "diversity_officer")
-UPLOAD_WRITE_ROLES = ("hr_manager",)
-ANY_ROLE = tuple(ROLES)
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1",
                 description="Recruitment-funnel statistics behind minimum-cell suppression.")
@@ -100,7 +93,7 @@ def _zone_dict(zone: Zone) -> dict[str, Any]:
 
 
 @blp.route("/zones")
-@allow(*ANY_ROLE)
+@allow("home")
 @blp.doc(summary="The zones you can see")
 @blp.response(200, s.ZoneListSchema)
 def zones():
@@ -110,7 +103,7 @@ def zones():
 
 
 @blp.route("/catalogue")
-@allow(*REPORT_ROLES)
+@allow("reports")
 @blp.doc(summary="The publishable funnel tables you can open (zone × campaign or year)")
 @blp.response(200, s.CatalogueSchema)
 def catalogue():
@@ -122,7 +115,7 @@ def catalogue():
 
 # --- funnel ---------------------------------------------------------------------------------
 @blp.route("/funnel")
-@allow(*REPORT_ROLES)
+@allow("reports")
 @blp.arguments(s.FunnelQuerySchema, location="query", as_kwargs=True)
 @blp.doc(summary="One published funnel table (the same numbers as the dashboard)",
          responses={"200": {"description": "The report (JSON), or its CSV with format=csv",
@@ -172,7 +165,7 @@ _UPLOAD_BODY = {
 
 
 @blp.route("/uploads", methods=["POST"])
-@allow(*UPLOAD_WRITE_ROLES)
+@allow("uploads_write")
 @blp.doc(summary="Upload an extract (CSV or XLSX) for one of your zones",
          requestBody=_UPLOAD_BODY)
 @blp.response(201, s.UploadSchema)
@@ -206,7 +199,7 @@ def create_upload():
 
 
 @blp.route("/uploads", methods=["GET"])
-@allow(*UPLOAD_READ_ROLES)
+@allow("uploads_read")
 @blp.arguments(s.UploadQuerySchema, location="query", as_kwargs=True)
 @blp.doc(summary="Uploads of your zones, newest first (paginated)")
 @blp.response(200, s.UploadPageSchema)
@@ -234,7 +227,7 @@ def _token_dict(token: ApiToken) -> dict[str, Any]:
 
 
 @blp.route("/tokens", methods=["POST"])
-@allow(*ANY_ROLE, session_writes=True, token_writes=False)
+@allow("own_tokens", session_writes=True, token_writes=False)
 @blp.arguments(s.TokenCreateSchema)
 @blp.doc(summary="Create a personal token (browser session + X-CSRFToken header). "
                  "The secret is returned once.")
@@ -247,7 +240,7 @@ def create_token(body: dict[str, Any]):
 
 
 @blp.route("/tokens", methods=["GET"])
-@allow(*ANY_ROLE)
+@allow("own_tokens")
 @blp.arguments(s.TokenListArgs, location="query", as_kwargs=True)
 @blp.doc(summary="Your tokens (never their secrets)")
 @blp.response(200, s.TokenListSchema)
@@ -258,7 +251,7 @@ def list_tokens(all: bool = False):  # noqa: A002 (the query parameter's name)
 
 
 @blp.route("/tokens/<int(max=2147483647):token_id>", methods=["DELETE"])
-@allow(*ANY_ROLE, session_writes=True)
+@allow("own_tokens", session_writes=True)
 @blp.doc(summary="Revoke a token (yours; admins: anyone's)")
 @blp.response(204)
 def revoke_token(token_id: int):
@@ -270,7 +263,7 @@ def revoke_token(token_id: int):
 
 # --- retention ------------------------------------------------------------------------------
 @blp.route("/retention")
-@allow(*REPORT_ROLES)
+@allow("reports")
 @blp.arguments(s.RetentionQuerySchema, location="query", as_kwargs=True)
 @blp.doc(summary="The published retention report of a zone (or ALL)",
          responses={"200": {"description": "The report (JSON), or its CSV with format=csv",
@@ -293,13 +286,9 @@ def retention(zone: str, reference: str, lang: str, format: str):
 
 
 # --- pilots and briefings ---------------------------------------------------------------------
-#: As the web pages (hrpipeline.web.pilots.PILOT_VIEW_ROLES, services.briefing.BRIEFING_ROLES).
-PILOT_ROLES = ("project_staff", "leadership", "diversity_officer")
-BRIEFING_ROLES = ("leadership", "project_staff")
-
 
 @blp.route("/pilots")
-@allow(*PILOT_ROLES)
+@allow("pilots_read")
 @blp.doc(summary="Pilots whose every pilot and comparison zone you can see")
 @blp.response(200, s.PilotListSchema)
 def pilots():
@@ -309,7 +298,7 @@ def pilots():
 
 
 @blp.route("/pilots/<int(max=2147483647):pilot_id>/evaluation")
-@allow(*PILOT_ROLES)
+@allow("pilots_read")
 @blp.arguments(s.PilotEvaluationQuerySchema, location="query", as_kwargs=True)
 @blp.doc(summary="A pilot's published evaluation (before/after, difference-in-differences, "
                  "verdict)",
@@ -332,7 +321,7 @@ def pilot_evaluation(pilot_id: int, lang: str, format: str):
 
 
 @blp.route("/briefings")
-@allow(*BRIEFING_ROLES)
+@allow("briefings")
 @blp.arguments(s.BriefingQuerySchema, location="query", as_kwargs=True)
 @blp.doc(summary="The leadership briefing of a zone and year, as PDF or standalone HTML",
          responses={"200": {"description": "The briefing",
@@ -356,12 +345,12 @@ def briefings(zone: str, period: str, lang: str, format: str):
 
 # --- audit ----------------------------------------------------------------------------------
 @blp.route("/audit")
-@allow("admin")
+@allow("administer")
 @blp.arguments(s.AuditQuerySchema, location="query", as_kwargs=True)
 @blp.doc(summary="The audit log (administrators), newest first, paginated")
 @blp.response(200, s.AuditPageSchema)
 def audit_log(page: int, per_page: int, **filters):
-    from hrpipeline.services.audit import query_audit
+    from hrpipeline.audit import query_audit
 
     filters["username"] = filters.pop("user", None)
     return query_audit(current_api_user(), page=page, per_page=per_page, **filters).to_dict()

@@ -1,4 +1,7 @@
-"""Who may call an API endpoint: authentication (token or session), roles, CSRF policy.
+"""Who may call an API endpoint: authentication (token or session), capability, CSRF policy.
+
+The roles behind each capability come from :mod:`hrpipeline.access` (the one table the web
+pages and the services read too).
 
 - ``Authorization: Bearer hrp_...`` authenticates with a personal token. When the header is
   present it is the only credential considered: a bad or revoked token is a 401 even if the
@@ -22,6 +25,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from hrpipeline.access import can, roles_for
 from hrpipeline.errors import DomainError, Forbidden
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,8 +56,8 @@ def current_api_user():
     return g.api_user
 
 
-def allow(*roles: str, session_writes: bool = False, token_writes: bool = True) -> Callable:
-    """Declare the roles allowed on an endpoint (admins are always allowed).
+def allow(capability: str, *, session_writes: bool = False, token_writes: bool = True) -> Callable:
+    """Declare the capability an endpoint needs (admins are always allowed).
 
     ``session_writes``: a cookie session may call this state-changing endpoint (with the
     CSRF header). ``token_writes``: a token may call it.
@@ -68,7 +72,7 @@ def allow(*roles: str, session_writes: bool = False, token_writes: bool = True) 
                 if not current_user.is_authenticated or session.get("_user_id") is None:
                     raise Unauthenticated("Log in, or send 'Authorization: Bearer <token>'.")
                 user, via = current_user._get_current_object(), "session"
-            if user.role != "admin" and user.role not in roles:
+            if not can(user, capability):
                 raise Forbidden("Your role may not use this endpoint.")
             if request.method not in SAFE_METHODS:
                 if via == "session" and not session_writes:
@@ -81,7 +85,8 @@ def allow(*roles: str, session_writes: bool = False, token_writes: bool = True) 
             g.api_user, g.api_auth = user, via
             return view(*args, **kwargs)
 
-        wrapped.allowed_roles = tuple(roles)
+        wrapped.capability = capability
+        wrapped.allowed_roles = roles_for(capability)
         wrapped.session_writes = session_writes
         wrapped.token_writes = token_writes
         return wrapped

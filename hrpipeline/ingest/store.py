@@ -16,19 +16,18 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-from flask import current_app, has_request_context
+from flask import current_app
 from sqlalchemy import Column, Date, MetaData, String, Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from hrpipeline.auth import audit
+from hrpipeline.audit import audit
 from hrpipeline.domain import EXTRACT_KINDS
-from hrpipeline.errors import Conflict
+from hrpipeline.errors import Conflict, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.ingest.problems import ExtractInvalid, fail
 from hrpipeline.ingest.read import read_frame
 from hrpipeline.ingest.validate import Validated, check_extract
 from hrpipeline.models import (
-    AuditLog,
     CountRecord,
     FunnelRecord,
     Upload,
@@ -72,8 +71,23 @@ def import_extract(*, zone: Zone, kind: str, data: bytes, filename: str,
 
     Raises :class:`ExtractInvalid` (422, with every problem) for bad input and
     :class:`~hrpipeline.errors.Conflict` (409) for a file already uploaded for this zone, or
-    a funnel extract for campaigns already stored (unless ``replace``).
+    a funnel extract for campaigns already stored (unless ``replace``). A refusal is
+    written to the audit log (``upload_refused``) after the rollback.
     """
+    try:
+        return _import_extract(zone=zone, kind=kind, data=data, filename=filename, user=user,
+                               replace=replace, sheet=sheet, reference_date=reference_date)
+    except (ValidationFailed, Conflict) as err:
+        db.session.rollback()
+        _audit("upload_refused", user, zone, kind=kind, filename=(filename or "upload")[:255],
+               status=err.status, reason=err.code,
+               problems=getattr(err, "problem_count", None) or err.extra.get("problem_count"))
+        db.session.commit()
+        raise
+
+
+def _import_extract(*, zone: Zone, kind: str, data: bytes, filename: str, user: User | None,
+                    replace: bool, sheet: str | None, reference_date: dt.date | None) -> Upload:
     _check_kind(kind)
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and len(data) > limit:
@@ -160,10 +174,8 @@ def _overlapping(zone: Zone, v: Validated) -> list[Upload]:
 
 
 def _audit(action: str, user: User | None, zone: Zone, **detail) -> None:
-    if user is not None or has_request_context():
-        audit(action, user=user, zone_id=zone.id, **detail)
-    else:  # CLI / demo loader: no request, no logged-in user
-        db.session.add(AuditLog(action=action, zone_id=zone.id, detail=detail or None))
+    # At the command line (import, demo loader) the entry is the operator's ("cli").
+    audit(action, user=user, zone_id=zone.id, **detail)
 
 
 def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | None,

@@ -111,10 +111,10 @@ def _zone_label(zone: Zone) -> str:
 
 
 def _audit(action: str, user: User | None, **detail) -> None:
-    # auth.audit reads current_user/request, which exist only inside a request.
+    # Loads from the command line without a user are not audited (as before).
     if user is None and not has_request_context():
         return
-    from hrpipeline.auth import audit
+    from hrpipeline.audit import audit
 
     audit(action, user=user, **detail)
 

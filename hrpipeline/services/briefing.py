@@ -27,6 +27,7 @@ import io
 import re
 from typing import Any
 
+from hrpipeline.access import roles_with
 from hrpipeline.disclosure import SUPPRESSED, is_suppressed
 from hrpipeline.domain import KNOWN_BACKGROUNDS, NON_EU_BACKGROUND
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
@@ -37,7 +38,7 @@ from hrpipeline.services import pilots as pilot_service
 from hrpipeline.services.publish import policy
 from hrpipeline.services.scope import ALL, resolve_zone
 
-BRIEFING_ROLES = ("leadership", "project_staff", "admin")
+BRIEFING_ROLES = roles_with("briefings")
 LANGUAGES = ("nl", "fr", "en")
 MAX_FLAGS = 6
 _PERIOD = re.compile(r"^year:(\d{4})$")
@@ -478,7 +479,7 @@ def briefing_html(user: User, zone: str, period: str, lang: str = "en") -> str:
 
 
 def _log(user: User, zone: str, period: str, lang: str, fmt: str) -> None:
-    from hrpipeline.auth import audit
+    from hrpipeline.audit import audit
     from hrpipeline.extensions import db
 
     zone_obj = resolve_zone(user, zone)

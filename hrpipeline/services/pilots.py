@@ -79,7 +79,9 @@ from hrpipeline.services.publish import (
 from hrpipeline.services.scope import ALL, zone_scope
 
 RETENTION_TARGET = "retention"
-REGISTER_ROLES = ("project_staff", "admin")
+from hrpipeline.access import roles_with  # noqa: E402
+
+REGISTER_ROLES = roles_with("pilots_register")
 DIMS = ("arm", "phase", "period", "group", "outcome")
 LEVELS = (
     ("arm", "phase", "period", "group", "outcome"),
@@ -278,7 +280,7 @@ def create_pilot(user: User, name: str, zones: list[str], comparison_zones: list
         problems.append({"column": "end_date", "message": "on or after the start date"})
     if problems:
         raise ValidationFailed("The pilot has problems.", problems=problems)
-    from hrpipeline.auth import audit
+    from hrpipeline.audit import audit
 
     pilot = Pilot(name=name, description=(description or "").strip(), target=target,
                   start_date=start_date, end_date=end_date, created_by=user.id)

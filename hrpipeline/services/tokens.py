@@ -7,28 +7,22 @@ never authenticates again.
 
 from __future__ import annotations
 
-import click
-from flask import has_request_context
-from flask.cli import with_appcontext
-from sqlalchemy import select
+import datetime as dt
 
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select, update
+
+from hrpipeline.access import can
+from hrpipeline.audit import audit
 from hrpipeline.errors import NotFound, ValidationFailed
 from hrpipeline.extensions import db
-from hrpipeline.models import ApiToken, AuditLog, User, utcnow
+from hrpipeline.models import ApiToken, User, utcnow
 
 MAX_NAME = 80
 #: Live tokens per user: a bound, so a script stuck in a loop cannot fill the table.
 MAX_ACTIVE_TOKENS = 50
-
-
-def _audit(action: str, user: User | None, **detail) -> None:
-    if has_request_context():
-        from hrpipeline.auth import audit
-
-        audit(action, user=user, **detail)
-    else:  # command line: no request, the operator acts
-        db.session.add(AuditLog(action=action, user_id=getattr(user, "id", None),
-                                username="cli", detail=detail or None))
 
 
 def issue_token(user: User, name: str, *, actor: User | None = None) -> tuple[ApiToken, str]:
@@ -47,7 +41,7 @@ def issue_token(user: User, name: str, *, actor: User | None = None) -> tuple[Ap
     token, secret = ApiToken.issue(user, name)
     db.session.add(token)
     db.session.flush()
-    _audit("token_created", actor if actor is not None else user, token_id=token.id,
+    audit("token_created", user=actor if actor is not None else user, token_id=token.id,
            token_name=name, prefix=token.prefix, owner=user.username)
     db.session.commit()
     return token, secret
@@ -56,7 +50,7 @@ def issue_token(user: User, name: str, *, actor: User | None = None) -> tuple[Ap
 def list_tokens(user: User, *, everyone: bool = False) -> list[ApiToken]:
     """The user's tokens, newest first (an admin may ask for every user's)."""
     query = select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-    if not (everyone and user.role == "admin"):
+    if not (everyone and can(user, "administer")):
         query = query.where(ApiToken.user_id == user.id)
     return list(db.session.scalars(query))
 
@@ -65,29 +59,47 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's tokens (admins: anyone's). Others' tokens are 404, not 403,
     so ids of other users' tokens are not confirmed. Revoking twice is harmless."""
     token = db.session.get(ApiToken, token_id)
-    if token is None or (token.user_id != user.id and user.role != "admin"):
+    if token is None or (token.user_id != user.id and not can(user, "administer")):
         raise NotFound(f"No token {token_id} among your tokens.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        _audit("token_revoked", user, token_id=token.id, token_name=token.name,
+        audit("token_revoked", user=user, token_id=token.id, token_name=token.name,
                prefix=token.prefix, owner=token.user.username)
         db.session.commit()
     return token
 
 
 def authenticate(secret: str) -> User | None:
-    """The active user owning this live token, or ``None``. Records the last use."""
+    """The active user owning this live token, or ``None``: the one token authenticator
+    (only the API accepts tokens; HTML pages are session-only).
+
+    Records the last use with one write policy: at most once per
+    ``TOKEN_LAST_USED_SECONDS`` per token, as a conditional UPDATE, so that a busy script
+    does not turn every read into a write (on SQLite: ``database is locked``).
+    """
     if not secret or not secret.startswith("hrp_") or len(secret) > 200:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
-    now = utcnow()
-    # Writing on every call would serialise readers on SQLite; minute precision is enough.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
-        db.session.commit()
+    touch(token)
     return token.user
+
+
+def touch(token: ApiToken) -> bool:
+    """Set ``last_used_at`` unless it was set less than TOKEN_LAST_USED_SECONDS ago."""
+    now = utcnow()
+    every = dt.timedelta(seconds=current_app.config["TOKEN_LAST_USED_SECONDS"])
+    if token.last_used_at is not None and now - token.last_used_at < every:
+        return False
+    done = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id,
+               (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at <= now - every))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return done == 1
 
 
 # --- command line -------------------------------------------------------------------------
@@ -100,7 +112,9 @@ def token_create_command(username: str, name: str) -> None:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"No user {username!r}.")
-    token, secret = issue_token(user, name)
+    from hrpipeline.services.scope import OPERATOR
+
+    token, secret = issue_token(user, name, actor=OPERATOR)
     click.echo(f"Token {token.id} ({token.name}) for {user.username}:")
     click.echo(secret)
     click.echo("Store it now: it cannot be shown again.", err=True)
@@ -116,7 +130,7 @@ def token_revoke_command(token_id: int) -> None:
         raise click.ClickException(f"No token {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        _audit("token_revoked", None, token_id=token.id, token_name=token.name,
+        audit("token_revoked", token_id=token.id, token_name=token.name,
                prefix=token.prefix, owner=token.user.username)
         db.session.commit()
     click.echo(f"Token {token_id} revoked.")

@@ -11,21 +11,24 @@ from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from hrpipeline.auth import audit, roles_required
+from hrpipeline.access import requires
+from hrpipeline.audit import audit
 from hrpipeline.domain import ROLES, UI_LANGUAGES, ZONE_LANGUAGES
-from hrpipeline.errors import NotFound
+from hrpipeline.errors import Conflict, NotFound, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.i18n import label
 from hrpipeline.models import User, Zone
+from hrpipeline.services.users import PasswordRejected, create_user
 from hrpipeline.web.blueprint import bp
+from hrpipeline.web.messages import password_messages
 
 ZONE_LANGUAGE_LABELS = {"nl": _l("Dutch"), "fr": _l("French"), "bilingual": _l("Bilingual")}
 
 
 class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80)])
-    password = PasswordField(_l("First password (at least 10 characters)"),
-                             validators=[DataRequired(), Length(min=10, max=256)])
+    password = PasswordField(_l("First password (at least 12 characters)"),
+                             validators=[DataRequired(), Length(max=256)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
     zones = SelectMultipleField(_l("Zones"), validators=[Optional()])
     all_zones = BooleanField(_l("Sees every zone"))
@@ -51,7 +54,7 @@ def _all_zones() -> list[Zone]:
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])
-@roles_required()
+@requires("administer")
 def admin_users():
     form = UserForm()
     zones = _all_zones()
@@ -61,23 +64,20 @@ def admin_users():
     status = 200
     if form.validate_on_submit():
         username = form.username.data.strip()
-        if db.session.scalar(select(User).where(User.username == username)) is not None:
+        try:
+            create_user(username, form.password.data, form.role.data, form.zones.data or [],
+                        all_zones=bool(form.all_zones.data),
+                        language=form.language.data or None)
+        except Conflict:
             form.username.errors.append(_("This user name is taken."))
             status = 409
-        elif not form.all_zones.data and not form.zones.data and form.role.data != "admin":
+        except PasswordRejected as err:
+            form.password.errors.extend(password_messages(err.codes))
+            status = 400
+        except ValidationFailed:
             form.zones.errors.append(_("Choose at least one zone, or 'sees every zone'."))
             status = 400
         else:
-            by_code = {z.code: z for z in zones}
-            user = User(username=username, role=form.role.data,
-                        all_zones=bool(form.all_zones.data) or form.role.data == "admin",
-                        language=form.language.data or None,
-                        zones=[by_code[c] for c in form.zones.data or []])
-            user.set_password(form.password.data)
-            db.session.add(user)
-            audit("user_created", target=username, role=user.role,
-                  zones=sorted(form.zones.data or []))
-            db.session.commit()
             flash(_("User %(name)s created.", name=username), "success")
             return redirect(url_for("web.admin_users"))
     elif form.is_submitted():
@@ -88,7 +88,7 @@ def admin_users():
 
 
 @bp.post("/admin/users/<int(max=2147483647):user_id>/deactivate")
-@roles_required()
+@requires("administer")
 def admin_user_deactivate(user_id: int):
     form = EmptyForm()
     if not form.validate_on_submit():
@@ -108,7 +108,7 @@ def admin_user_deactivate(user_id: int):
 
 
 @bp.route("/admin/zones", methods=["GET", "POST"])
-@roles_required()
+@requires("administer")
 def admin_zones():
     form = ZoneForm()
     form.language.choices = [(c, str(ZONE_LANGUAGE_LABELS[c])) for c in ZONE_LANGUAGES]

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 bp = Blueprint("web", __name__)
 
 #: Navigation: (endpoint, label). Visibility follows each view's ``allowed_roles`` (set by
-#: ``roles_required``), so the menu can never offer a page the role would get a 403 on.
+#: ``hrpipeline.access.requires``), so the menu can never offer a page the role would get a 403 on.
 NAV: tuple[tuple[str, Any], ...] = (
     ("web.index", _l("Start")),
     ("web.funnel", _l("Funnel")),

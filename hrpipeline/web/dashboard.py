@@ -16,12 +16,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from hrpipeline.auth import roles_required
+from hrpipeline.access import requires
+from hrpipeline.audit import audit
 from hrpipeline.csvsafe import download_headers
 from hrpipeline.domain import DEFAULT_REFERENCE_GROUP, KNOWN_BACKGROUNDS
 from hrpipeline.errors import DomainError, NotFound
+from hrpipeline.extensions import db
 from hrpipeline.services.funnel_data import CatalogueEntry, catalogue
-from hrpipeline.services.scope import ALL
+from hrpipeline.services.scope import ALL, resolve_zone
 from hrpipeline.web.blueprint import bp
 from hrpipeline.web.messages import (
     TEST_LABELS,
@@ -31,7 +33,6 @@ from hrpipeline.web.messages import (
     tier_reason,
 )
 
-REPORT_ROLES = ("diversity_officer", "hr_manager", "project_staff", "leadership")
 VIEWS = tuple(VIEW_LABELS)
 
 
@@ -116,37 +117,41 @@ def current_user_zones():
 
 
 @bp.get("/funnel")
-@roles_required(*REPORT_ROLES)
+@requires("reports")
 def funnel():
     return _render("funnel/dashboard.html")
 
 
 @bp.get("/representation")
-@roles_required(*REPORT_ROLES)
+@requires("reports")
 def representation():
     return _render("funnel/representation.html")
 
 
 @bp.get("/data-quality")
-@roles_required(*REPORT_ROLES)
+@requires("reports")
 def data_quality():
     return _render("funnel/quality.html")
 
 
 @bp.get("/funnel.csv")
-@roles_required(*REPORT_ROLES)
+@requires("reports")
 def funnel_csv():
     selection = _selection()
     if selection.entry is None:
         raise NotFound(_("There is no table to download yet."))
     report = _report(selection)
     name = report.key.replace("/", "_").replace(":", "-")
+    zone = resolve_zone(current_user, selection.entry.zone)
+    audit("export_funnel", zone_id=getattr(zone, "id", None), via="web", format="csv",
+          key=report.key, view=selection.view, reference=selection.reference)
+    db.session.commit()
     return Response(report.to_csv(), mimetype="text/csv",
                     headers=download_headers(f"funnel_{name}.csv"))
 
 
 @bp.get("/charts/<name>.<fmt>")
-@roles_required(*REPORT_ROLES)
+@requires("reports")
 def chart(name: str, fmt: str):
     from hrpipeline.web import charts
 

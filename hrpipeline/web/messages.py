@@ -191,3 +191,20 @@ def advice_text(code: str) -> str:
 
 def percent(value: float) -> str:
     return format_percent(value, format="#,##0.0%")
+
+
+#: The password rule's problems (codes of hrpipeline.services.users.PASSWORD_PROBLEMS).
+PASSWORD_PROBLEM_LABELS = {
+    "too_short": _l("The password needs at least 12 characters (a phrase of a few words is "
+                    "easiest)."),
+    "too_long": _l("The password may have at most 256 characters."),
+    "common": _l("This password is among the most common ones (digits or signs added at the "
+                 "end do not help); choose another."),
+    "user_name": _l("The password must not contain the user name."),
+    "repetitive": _l("The password repeats one or a few characters, or is a run such as "
+                     "123456789012; choose another."),
+}
+
+
+def password_messages(codes: list[str]) -> list[str]:
+    return [str(PASSWORD_PROBLEM_LABELS.get(code, code)) for code in codes]

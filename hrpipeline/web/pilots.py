@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from hrpipeline.auth import roles_required
+from hrpipeline.access import can, requires
 from hrpipeline.csvsafe import download_headers
 from hrpipeline.errors import NotFound, ValidationFailed
 from hrpipeline.security import standalone_html
@@ -27,9 +27,6 @@ from hrpipeline.services.scope import ALL, may_see_pool, visible_zones
 
 bp = Blueprint("pilots", __name__)
 
-PILOT_VIEW_ROLES = ("project_staff", "leadership", "diversity_officer")
-PILOT_REGISTER_ROLES = pilot_service.REGISTER_ROLES
-BRIEFING_ROLES = briefing_service.BRIEFING_ROLES
 
 
 class PilotForm(FlaskForm):
@@ -61,9 +58,9 @@ def _form() -> PilotForm:
 
 
 @bp.route("/pilots", methods=["GET", "POST"])
-@roles_required(*PILOT_VIEW_ROLES)
+@requires("pilots_read")
 def pilot_list():
-    may_register = current_user.role in (*PILOT_REGISTER_ROLES, "admin")
+    may_register = can(current_user, "pilots_register")
     form = _form() if may_register else None
     problems = None
     if request.method == "POST":
@@ -88,14 +85,14 @@ def pilot_list():
 
 
 @bp.get("/pilots/<int(max=2147483647):pilot_id>")
-@roles_required(*PILOT_VIEW_ROLES)
+@requires("pilots_read")
 def pilot_detail(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
     return render_template("pilots/detail.html", ev=evaluation)
 
 
 @bp.get("/pilots/<int(max=2147483647):pilot_id>/gap.png")
-@roles_required(*PILOT_VIEW_ROLES)
+@requires("pilots_read")
 def pilot_chart(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
     # Cache-Control: no-store (hrpipeline.security): the chart shows Art. 9 statistics.
@@ -103,7 +100,7 @@ def pilot_chart(pilot_id: int):
 
 
 @bp.get("/pilots/<int(max=2147483647):pilot_id>.csv")
-@roles_required(*PILOT_VIEW_ROLES)
+@requires("pilots_read")
 def pilot_csv(pilot_id: int):
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
     return Response(evaluation.to_csv(), mimetype="text/csv",
@@ -119,7 +116,7 @@ def _briefing_choices() -> tuple[list[tuple[str, str]], list[str]]:
 
 
 @bp.get("/briefings")
-@roles_required(*BRIEFING_ROLES)
+@requires("briefings")
 def briefings():
     zones, periods = _briefing_choices()
     return render_template("pilots/briefings.html", zones=zones, periods=periods,
@@ -127,7 +124,7 @@ def briefings():
 
 
 @bp.get("/briefings/download")
-@roles_required(*BRIEFING_ROLES)
+@requires("briefings")
 def briefing_download():
     zone = request.args.get("zone", "")
     period = request.args.get("period", "")

@@ -25,16 +25,22 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from hrpipeline.auth import roles_required  # noqa: E402
+from hrpipeline.access import requires  # noqa: E402
+from hrpipeline.audit import audit  # noqa: E402
 from hrpipeline.csvsafe import download_headers  # noqa: E402
 from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.domain import EXIT_TYPES  # noqa: E402
 from hrpipeline.errors import NotFound  # noqa: E402
-from hrpipeline.services.scope import ALL, may_see_pool, visible_zones  # noqa: E402
+from hrpipeline.extensions import db  # noqa: E402
+from hrpipeline.services.scope import (  # noqa: E402
+    ALL,
+    may_see_pool,
+    resolve_zone,
+    visible_zones,
+)
 
 bp = Blueprint("retention", __name__)
 
-RETENTION_ROLES = ("diversity_officer", "hr_manager", "leadership", "project_staff", "admin")
 CHART_NAMES = ("km", "turnover", "exits")
 #: Okabe-Ito (Okabe & Ito 2008), the same colours per group as the funnel charts.
 GROUP_COLOURS = {"belgian_origin": "#0072B2", "eu_background": "#E69F00",
@@ -65,7 +71,7 @@ def _report():
 
 
 @bp.get("/retention")
-@roles_required(*RETENTION_ROLES)
+@requires("reports")
 def page():
     report, choices = _report()
     return render_template("retention/page.html", report=report, choices=choices,
@@ -73,15 +79,19 @@ def page():
 
 
 @bp.get("/retention.csv")
-@roles_required(*RETENTION_ROLES)
+@requires("reports")
 def csv():
     report, _choices = _report()
+    zone = resolve_zone(current_user, report.zone)
+    audit("export_retention", zone_id=getattr(zone, "id", None), via="web", format="csv",
+          zone=report.zone)
+    db.session.commit()
     return Response(report.to_csv(), mimetype="text/csv",
                     headers=download_headers(f"retention_{report.zone}.csv"))
 
 
 @bp.get("/retention/charts/<name>.png")
-@roles_required(*RETENTION_ROLES)
+@requires("reports")
 def chart(name: str):
     from hrpipeline.web import charts
 

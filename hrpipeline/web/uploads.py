@@ -21,7 +21,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from hrpipeline.auth import roles_required
+from hrpipeline.access import requires
 from hrpipeline.domain import EXTRACT_KINDS
 from hrpipeline.errors import Conflict, ValidationFailed
 from hrpipeline.extensions import db
@@ -81,7 +81,7 @@ def problem_rows(problems: list[Any]) -> list[dict[str, Any]]:
 
 
 @bp.route("/uploads/new", methods=["GET", "POST"])
-@roles_required("hr_manager")
+@requires("uploads_write")
 def upload_new():
     form = UploadForm()
     form.zone.choices = [(z.code, f"{z.code} · {z.name(_lang())}") for z in
@@ -132,7 +132,7 @@ def upload_new():
 
 
 @bp.get("/uploads/problems/<token>.csv")
-@roles_required("hr_manager")
+@requires("uploads_write")
 def upload_problems(token: str):
     # The token is random and the file name carries the owner: nobody else's report is served.
     if not token.replace("-", "").replace("_", "").isalnum():
@@ -145,7 +145,7 @@ def upload_problems(token: str):
 
 
 @bp.get("/uploads")
-@roles_required("hr_manager", "diversity_officer")
+@requires("uploads_read")
 def upload_history():
     query = select(Upload).join(Zone, Zone.id == Upload.zone_id).order_by(
         Upload.created_at.desc(), Upload.id.desc())

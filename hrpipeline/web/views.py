@@ -8,8 +8,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
-from hrpipeline.auth import roles_required
-from hrpipeline.domain import ROLES
+from hrpipeline.access import requires
 from hrpipeline.services.scope import visible_zones
 from hrpipeline.web import admin, dashboard, uploads  # noqa: F401 (routes register on import)
 from hrpipeline.web import pilots as pilots_pages
@@ -26,7 +25,7 @@ bp.record_once(lambda state: state.app.register_blueprint(retention_pages.bp))
 
 
 @bp.get("/")
-@roles_required(*ROLES)
+@requires("home")
 def index():
     return render_template("index.html", zones=visible_zones(current_user))
 

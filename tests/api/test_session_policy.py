@@ -70,6 +70,16 @@ def test_session_token_creation_needs_the_csrf_header(client, make_user):
     response = client.post("/login", data={"username": user.username, "password": PASSWORD,
                                            "csrf_token": csrf})
     assert response.status_code == 302
+    # The login starts a fresh session (ASVS 3.2.1), so the form token of the login page is
+    # void: take the one of the page the browser lands on.
+    stale = csrf
+    from flask import g
+
+    g.pop("csrf_token", None)  # Flask-WTF caches it in g, which the test app context keeps
+    page = client.get("/").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    _refused(client.post("/api/v1/tokens", json={"name": "laptop"},
+                         headers={"X-CSRFToken": stale}), 403)
     _refused(client.post("/api/v1/tokens", json={"name": "laptop"}), 403)
     _refused(client.post("/api/v1/tokens", json={"name": "laptop"},
                          headers={"X-CSRFToken": "forged"}), 403)

@@ -91,7 +91,8 @@ def test_newer_extract_same_campaign_needs_replace(zones, db_counts):
     stored = db.session.scalars(select(FunnelRecord.upload_id)).all()
     assert stored == [second.id] * 4
     actions = db.session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
-    assert actions == ["upload", "upload_replaced", "upload"]
+    # the refusal without 'replace' is logged too (issue 15)
+    assert actions == ["upload", "upload_refused", "upload_replaced", "upload"]
 
 
 def test_failure_midway_through_bulk_insert_leaves_nothing(zones, db_counts, monkeypatch):
@@ -248,3 +249,18 @@ def test_cli_import_success_and_failure(app, zones, tmp_path, db_counts):
     assert db_counts() == before
     again = runner.invoke(import_command, [str(good), "--zone", "ANT", "--kind", "funnel"])
     assert again.exit_code == 3 and "already uploaded" in again.output
+
+
+def test_refused_upload_is_audited_after_the_rollback(zones, make_user):
+    user = make_user("hr_manager", ["ANT"], username="hr.ant")
+    with pytest.raises(ExtractInvalid):
+        _import(zones["ANT"], b"not,a,funnel\n1,2,3\n", user=user)
+    first = _import(zones["ANT"], funnel_nl(GOOD_FUNNEL_ROWS), user=user)
+    with pytest.raises(Conflict):
+        _import(zones["ANT"], funnel_nl(GOOD_FUNNEL_ROWS), user=user)
+    refused = list(db.session.scalars(select(AuditLog).where(AuditLog.action == "upload_refused")
+                                      .order_by(AuditLog.id)))
+    assert [(e.username, e.zone_id, e.detail["status"]) for e in refused] == [
+        ("hr.ant", zones["ANT"].id, 422), ("hr.ant", zones["ANT"].id, 409)]
+    assert refused[0].detail["problems"] >= 1
+    assert db.session.scalar(select(Upload.id)) == first.id

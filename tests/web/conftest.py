@@ -109,10 +109,11 @@ def as_user(client, user) -> None:
     # The app fixture keeps one app context open, so flask-login's per-request user cache
     # (g._login_user) would survive into the next request: drop it.
     g.pop("_login_user", None)
+    from hrpipeline.sessions import session_fields
+
     with client.session_transaction() as session:
         session.clear()
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+        session.update(session_fields(user))
 
 
 # --- browser tests ---------------------------------------------------------------------------

@@ -203,3 +203,14 @@ def test_new_verdict_reasons_are_translated(app, lang, strata, power, green):
         assert power in grey
         assert str(TIER_LABELS["green"]) == green
         assert "0,8" in tier_reason("no_evidence", {}) or "0.8" in tier_reason("no_evidence", {})
+
+
+def test_csv_download_is_audited(client, officer, zones):
+    """Issue 15: web CSV exports are in the audit log, as the API's are."""
+    from hrpipeline.extensions import db
+    from hrpipeline.models import AuditLog
+
+    assert client.get(f"/funnel.csv?{ANT_CAMPAIGN}").status_code == 200
+    entry = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "export_funnel"))
+    assert (entry.user_id, entry.zone_id) == (officer.id, zones["ANT"].id)
+    assert entry.detail["via"] == "web" and entry.detail["format"] == "csv"

@@ -119,3 +119,16 @@ def test_exits_chart_draws_exactly_the_published_window_cells(app, workforce, ma
         row = next(r for r in report.turnover if r["group"] == g and r["period"] not in periods)
         for t in EXIT_TYPES:
             assert cells[(t, g)] is row[f"leavers_{t}"] or cells[(t, g)] == row[f"leavers_{t}"]
+
+
+def test_csv_download_is_audited(client, workforce, make_user, zones):
+    """Issue 15: web CSV exports are in the audit log, as the API's are."""
+    from hrpipeline.extensions import db
+    from hrpipeline.models import AuditLog
+
+    user = make_user("hr_manager", ["ANT"])
+    as_user(client, user)
+    assert client.get("/retention.csv?zone=ANT").status_code == 200
+    entry = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "export_retention"))
+    assert (entry.user_id, entry.zone_id, entry.detail["via"]) == (user.id, zones["ANT"].id,
+                                                                    "web")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.ingest.helpers import GOOD_FUNNEL_ROWS, funnel_nl
-from tests.web.conftest import EXAMPLES, login
+from tests.web.conftest import EXAMPLES, as_user, login
 
 CORPUS = Path(__file__).resolve().parents[1] / "ingest" / "corpus"
 
@@ -97,8 +97,7 @@ def test_problems_are_translated_for_a_french_user(client, make_user):
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
 def test_csrf_token_is_required(client, make_user, db_counts):
     user = make_user("hr_manager", ["ANT"])
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+    as_user(client, user)
     before = db_counts()
     data, name = good_file()
     response = post(client, data, name)
