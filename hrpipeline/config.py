@@ -58,7 +58,6 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # API tokens: last_used_at is written at most once per this many seconds per token.
         "TOKEN_LAST_USED_SECONDS": 300,
         "CHART_CACHE_SIZE": 256,
-        "REFERENCE_GROUP": "belgian_origin",
     }
 
 

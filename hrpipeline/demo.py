@@ -12,7 +12,7 @@ Calibration (loose, on published shapes):
   interview 0.60, medical 0.90, screening 0.92, academy 0.85; withdrawals 2-6 % per stage,
   more at later stages (``STAGE_PARAMS``).
 * Real impact ratios at one assessment stage are 0.65-0.85 (College of Policing figures in
-  ``shared/data/uk_police_assessment_pass_rates_by_ethnicity_published.csv``); the demo plants
+  ``tests/data/uk_police_assessment_pass_rates_by_ethnicity_published.csv``); the demo plants
   0.60, a clear case.
 * Zone benchmarks (population 18-34) lean on the Statbel origin aggregates of 1 Jan 2023
   (``STATBEL_REGIONAL_2023``): Brussels zones far more foreign-origin than Flemish/Walloon ones,
@@ -187,7 +187,7 @@ COMMENT_SHARE = 0.5  # of voluntary exits
 
 # --- benchmarks -----------------------------------------------------------------------------
 #: Statbel origin aggregates, 1 Jan 2023 (share of population, %), as published; see
-#: ``shared/data/statbel_population_by_origin_published_aggregates.csv`` for the URLs.
+#: ``tests/data/statbel_population_by_origin_published_aggregates.csv`` for the URLs.
 STATBEL_REGIONAL_2023: dict[str, dict[str, float]] = {
     "Flemish Region": {"foreign_background": 15.8, "non_belgian": 11.0},
     "Walloon Region": {"foreign_background": 24.4, "non_belgian": 11.0},

@@ -4,7 +4,7 @@ Every layer (ingest, analysis, services, web, api) imports its category names fr
 that a value means the same thing everywhere. Canonical values are lower-case English
 identifiers; the user-facing labels (NL/FR/EN) live in the translation catalogues.
 
-Source for stages, outcomes and backgrounds: ``shared/DOMAIN.md`` (project domain primer),
+Source for stages, outcomes and backgrounds: ``docs/domain-primer.md`` (project domain primer),
 which follows Statbel's "origin" classification for migration background.
 """
 

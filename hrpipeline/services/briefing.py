@@ -296,15 +296,12 @@ def _pilots(user: User, zone: str, lang: str) -> tuple[list[R.PilotSummary], lis
 
 
 def _retention(user: User, zone: str, lang: str) -> Any:
-    """The retention service's gated report, or None while it is unavailable (service not
-    installed yet, or no workforce extract for this zone)."""
-    try:
-        from hrpipeline.services.retention import retention_report  # built in parallel
-    except ImportError:
-        return None
+    """The retention service's report, or None when the zone has no workforce extract."""
+    from hrpipeline.services.retention import retention_report
+
     try:
         return retention_report(user, zone, lang=lang)
-    except (NotFound, TypeError):
+    except NotFound:  # no workforce extract for this zone
         return None
 
 

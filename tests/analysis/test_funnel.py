@@ -45,7 +45,7 @@ SMALL = _frame(
 
 def test_stage_group_definitions():
     """Decision rate = passed / (passed + failed); retention = passed / (passed + failed +
-    withdrew); pending excluded from both (shared/DOMAIN.md and the task definition)."""
+    withdrew); pending excluded from both (docs/domain-primer.md and the task definition)."""
     r = analyse_funnel(SMALL)
     assert r.stages == ["application", "interview"]  # absent default stages skipped
     row = next(g for g in r.groups if (g.stage, g.group) == ("interview", BELGIAN_ORIGIN))

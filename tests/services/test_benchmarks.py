@@ -3,7 +3,7 @@
 Reference values: hand-computed shares of the small Statbel-shaped table in
 ``tests/ingest/test_statbel.py``; Statbel's published 2023 origin figures as copied into
 ``hrpipeline/data/statbel_regional_defaults.csv`` from
-``shared/data/statbel_population_by_origin_published_aggregates.csv`` (Belgium: 7,665,100
+``tests/data/statbel_population_by_origin_published_aggregates.csv`` (Belgium: 7,665,100
 Belgians of Belgian origin, 2,459,184 Belgians of foreign origin, 1,573,273 non-Belgians;
 Flemish Region: 15.8% Belgians of foreign origin, ~11% non-Belgians).
 """
