@@ -145,8 +145,10 @@ def test_glm_interaction_equals_hand_did_of_log_odds(fixed_effects):
     se = math.sqrt(sum(1 / s + 1 / (100 - s) for s in BALANCED.values()))
 
     definition = P.PilotDefinition(pilot_zones=("P",), comparison_zones=("C",), start=2021)
-    result = P.evaluate_pilot(_balanced_frame(), definition, fixed_effects=fixed_effects)
-    did = result.did
+    _, frame = P._prepare(_balanced_frame(), definition)
+    # The binomial-only model (decisions independent, normal reference) is the reference here;
+    # the verdict's model cannot run on this design (see the test below).
+    did = P.did_estimate(frame, fixed_effects=fixed_effects, variance=P.BINOMIAL)
     assert did is not None and did.fixed_effects is fixed_effects
     assert did.log_odds == pytest.approx(hand, abs=1e-8)
     low, high = did.log_odds_ci
@@ -156,22 +158,37 @@ def test_glm_interaction_equals_hand_did_of_log_odds(fixed_effects):
     p_obs = BALANCED["P", 2021, f] / 100
     assert did.pp == pytest.approx(p_obs - expit(logit(p_obs) - hand), abs=1e-8)
     assert did.pp_ci[0] < did.pp < did.pp_ci[1]
-    # Observed cell counts are reported unchanged.
-    assert result.cell(P.PILOT, P.AFTER, f).successes == 62
+
+
+def test_one_pilot_and_one_comparison_zone_is_too_few_zones():
+    """Two zones and two periods: the saturated model has no degree of freedom left to measure
+    how much the gap varies between zones and campaigns, so no verdict, however many
+    decisions (the hand-computed interval above treats 600 decisions as independent)."""
+    definition = P.PilotDefinition(pilot_zones=("P",), comparison_zones=("C",), start=2021)
+    result = P.evaluate_pilot(_balanced_frame(), definition)
+    assert result.verdict == P.TOO_FEW and result.too_few_zones and result.did is None
+    assert result.verdict_text == P.TOO_FEW_ZONES_TEXT
+    assert result.design == P.Design(pilot_zones=1, comparison_zones=1, periods_before=1,
+                                     periods_after=1, cells=4, df=0)
+    assert any(r.startswith("too few zones") for r in result.reasons)
+    # Observed cell counts are still reported unchanged, with the before/after changes.
+    assert result.cell(P.PILOT, P.AFTER, NON_EU_BACKGROUND).successes == 62
+    assert result.pilot_change is not None and result.comparison_change is not None
 
 
 def test_pp_delta_method_matches_numerical_gradient():
     """The analytic delta-method gradient agrees with a finite-difference gradient."""
     _, frame = P._prepare(synthetic_counts(effect=0.5), DEF)
-    design = P._design(frame, True)
-    result = P._fit(frame, design)
-    tau, se = P._puhani_effect(result, design, frame)
+    rows = P._model_rows(frame)
+    design = P._design(rows, True)
+    fit = P._fit(rows, design)
+    tau, se = P._puhani_effect(fit, design, rows)
 
-    beta = np.asarray(result.params)
+    beta = fit.beta.to_numpy()
     k = list(design.columns).index(P._INTERACTION)
-    treated = (frame["focal"] * frame["pilot"] * frame["after"]) == 1
+    treated = (rows["focal"] * rows["pilot"] * rows["after"]) == 1
     x = design[treated].to_numpy()
-    w = (frame.loc[treated, "s"] + frame.loc[treated, "f"]).to_numpy(float)
+    w = (rows.loc[treated, "s"] + rows.loc[treated, "f"]).to_numpy(float)
     w = w / w.sum()
 
     def tau_of(b):
@@ -180,7 +197,7 @@ def test_pp_delta_method_matches_numerical_gradient():
     grad = np.array([(tau_of(beta + h) - tau_of(beta - h)) / 2e-6
                      for h in np.eye(len(beta)) * 1e-6])
     assert tau == pytest.approx(tau_of(beta))
-    assert se == pytest.approx(math.sqrt(grad @ np.asarray(result.cov_params()) @ grad), rel=1e-5)
+    assert se == pytest.approx(math.sqrt(grad @ fit.cov @ grad), rel=1e-5)
 
 
 # --- before/after intervals -----------------------------------------------------------------
