@@ -583,6 +583,24 @@ def design_summary(frame: pd.DataFrame) -> Design:
     )
 
 
+def dispersion_ratio(counts: pd.DataFrame, pilot: PilotDefinition) -> float | None:
+    """Pearson X^2/df of the binomial zone x period model (``_design``, no extra variation).
+
+    About 1 when decisions are independent binomial draws; above 1 when the gap varies between
+    zones and campaigns more than that (what ``_fit`` estimates); far below 1 for counts that
+    vary less than chance (e.g. fixed by quota). ``None`` without residual degrees of freedom
+    or a usable fit.
+    """
+    _, frame = _prepare(counts, pilot)
+    rows = _model_rows(frame)
+    if rows.empty:
+        return None
+    design = _design(rows, True)
+    df = len(rows) - design.shape[1]
+    fit = _fit(rows, design, BINOMIAL) if df >= 1 else None
+    return None if fit is None else fit.pearson / df
+
+
 def _zones_suffice(design: Design) -> bool:
     return (design.pilot_zones >= 1 and design.comparison_zones >= MIN_COMPARISON_ZONES
             and design.df >= MIN_DF)
