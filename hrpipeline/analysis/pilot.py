@@ -4,10 +4,11 @@ Project staff run pilots in some zones (preparation sessions for the physical te
 first screening, mentoring for new recruits). This module answers "did it work?" from grouped
 counts, honestly, and says "too few to tell" when the data cannot carry an answer.
 
-Input: a counts frame with columns ``zone``, ``period`` (campaign or year; sortable),
-``group`` (``hrpipeline.domain.BACKGROUNDS``) and either ``passed``/``not_passed`` (decisions at
-the targeted stage) or ``left``/``stayed`` (retention pilots; "success" is *stayed*). Rates
-below are success rates (pass rate, or stay rate), so a positive change always favours the focal
+Input: a counts frame with columns ``zone``, ``period`` (campaign or year; ordered by
+``PilotDefinition.periods`` when given, else by value), ``group``
+(``hrpipeline.domain.BACKGROUNDS``) and either ``passed``/``not_passed`` (decisions at the
+targeted stage) or ``left``/``stayed`` (retention pilots; "success" is *stayed*). Rates below
+are success rates (pass rate, or stay rate), so a positive change always favours the focal
 group.
 
 Three results (see ``docs/pilots-and-briefings.md``):
@@ -17,30 +18,37 @@ Three results (see ``docs/pilots-and-briefings.md``):
    method 10) hybrid-score interval from ``statsmodels confint_proportions_2indep``; the change
    in gap gets a MOVER interval (Zou & Donner 2008, Stat Med 27:1693) built from those two.
 2. **Difference-in-differences** (a triple difference: focal vs reference, pilot vs comparison,
-   after vs before) as a binomial GLM on grouped counts (``statsmodels`` GLM, endog
-   ``(successes, failures)``)::
+   after vs before) as a binomial model on the zone x period x group counts::
 
-       logit P(success) = zone FE + period FE + b1 focal + b2 focal*pilot + b3 focal*after
-                          + b4 pilot*after + b5 focal*pilot*after
+       logit P(success) = zone x period FE + focal + focal x zone FE + focal x period FE
+                          + b5 focal x pilot x after
 
-   ``b5`` is the DiD effect on the log-odds scale: with the saturated 2x2x2 model it equals the
-   hand-computed difference of log-odds differences (the odds-ratio ratio; Ai & Norton 2003,
-   Econ Lett 80:123; Puhani 2012, Econ Lett 115:85). Zone and period fixed effects replace the
-   plain ``pilot`` and ``after`` terms when the design stays full rank.
-   On the percentage-point scale the effect is Puhani's (2012) treatment effect on the treated:
-   the mean over focal, pilot-zone, after cells of ``expit(x'b) - expit(x'b - b5)``, weighted by
-   decisions, with a delta-method interval.
-3. **Verdict**: ``improved`` (95% CI of ``b5`` above 0), ``worsened`` (below 0),
-   ``no_evidence`` (enough data, CI includes 0), ``too_few`` (fewer than ``min_decisions``
-   focal or reference decisions in any arm x phase, no comparison data, or a model that cannot
-   be fitted: separation, non-convergence).
+   with the variation of the gap between zones and campaigns estimated (Williams 1982: variance
+   ``n p (1 - p) (1 + (n - 1) phi)``, ``phi`` from Pearson X^2 = df) and Student's t with the
+   residual degrees of freedom. Decisions are not independent draws: zones and campaigns
+   differ, and a pilot has a handful of zones; the binomial-only GLM that treated them as
+   independent said "improved"/"worsened" in about a quarter of null simulations.
+   ``b5`` is the DiD effect on the log-odds scale (the odds-ratio ratio; Ai & Norton 2003,
+   Econ Lett 80:123; Puhani 2012, Econ Lett 115:85). On the percentage-point scale the effect
+   is Puhani's (2012) treatment effect on the treated: the mean over focal, pilot-zone, after
+   rows of ``expit(x'b) - expit(x'b - b5)``, weighted by decisions, with a delta-method
+   interval; it always has the sign of ``b5``. A placebo (start one period earlier, before
+   data only) checks the pre-trend.
+3. **Verdict**, decided on the log-odds scale and worded so: ``improved`` (95% t interval of
+   ``b5`` above 0), ``worsened`` (below 0), ``no_evidence`` (enough data and zones, interval
+   includes 0), ``too_few`` (fewer than ``min_decisions`` focal or reference decisions in any
+   arm x phase, no comparison data, a model that cannot be fitted; or "too few zones to tell":
+   fewer than ``MIN_COMPARISON_ZONES`` comparison zones or ``MIN_DF`` residual degrees of
+   freedom). Caveats: ``pre_trend``, ``no_pre_trend_check``, ``scale_conflict`` (the raw
+   percentage-point gaps point the other way).
 
 Example::
 
-    >>> pilot = PilotDefinition(pilot_zones=("ANT",), comparison_zones=("GNT",), start=2023)
+    >>> pilot = PilotDefinition(pilot_zones=("ANT",), comparison_zones=("GNT", "CRL", "BXN"),
+    ...                         start=2023)
     >>> result = evaluate_pilot(counts, pilot)          # doctest: +SKIP
-    >>> result.verdict, result.did.log_odds, result.did.pp
-    ('improved', 0.74, 0.12)
+    >>> result.verdict, result.did.log_odds, result.did.df, result.caveats
+    ('improved', 0.74, 5, ())
 
 Everything here is pure; the service layer passes every published number (including chart
 points) through the suppression gate.

@@ -2,7 +2,8 @@
 
 ``evaluate(user, pilot_id)`` builds the counts frame with one GROUP BY in the database,
 runs ``hrpipeline.analysis.pilot.evaluate_pilot`` (before/after + difference-in-differences
-binomial GLM, see ``docs/pilots-and-briefings.md``) and publishes:
+zone x period model with estimated extra variation, see ``docs/pilots-and-briefings.md``) and
+publishes:
 
 * the eight arm × phase × group cells (successes, failures, decisions) and the per-period
   counts behind the gap chart, protected **together** by ``suppression.protect`` (dims
@@ -58,8 +59,8 @@ cache (per data version and policy). Retention pilots keep the conservative rule
 tests/services/test_pilots_service.py audits both pages together. The funnel releases are the
 cached ones (process and ``release_cache``), not recomputed.
 
-Periods: for decision pilots the campaign (sorted by campaign year, then label), "after" when
-the campaign's first decision at the targeted stage falls on or after the start date; for
+Periods: for decision pilots the campaign (ordered by the date of its first decision at the
+targeted stage, not by label), "after" when that date falls on or after the start date; for
 retention pilots the hire year, "after" from the first full hire year on or after the start
 date, success = still in service 12 months after hire (officers whose 12 months are not over
 on the extract's reference date are left out).
