@@ -829,3 +829,25 @@ def test_decision_pilot_counts_a_zone_that_uploads_counts(zones, staff):
     assert service.joint_funnel_audit(rows, knowledge, _definition, info.target, protected,
                                       policy()).passed
     assert _funnel_attack(zones, info, protected).passed
+
+
+def test_campaigns_are_ordered_by_their_dates_not_their_labels(zones, staff):
+    """'2024 voorjaar' (spring) sorts after '2024 najaar' (autumn) as text; the pilot orders
+    campaigns by their first decision date, so spring 2024 is before an autumn start."""
+    plan = {FOCAL: (40, 60), REF: (60, 40)}
+    for code in ("ANT", "GNT"):
+        for campaign, when in (("2024 voorjaar", dt.date(2024, 4, 2)),
+                               ("2024 najaar", dt.date(2024, 10, 7)),
+                               ("2025 voorjaar", dt.date(2025, 4, 1))):
+            _insert_decisions(zones[code], campaign, when, plan)
+    service.clear_cache()
+    info = _pilot(staff, start_date=dt.date(2024, 9, 1))
+    ev = service.evaluate(staff, info.id)
+    assert ev.start_period == "2024 najaar"
+    assert [s["period"] for s in ev.series if s["arm"] == "pilot"] == [
+        "2024 voorjaar", "2024 najaar", "2025 voorjaar"]
+    assert [s["after"] for s in ev.series if s["arm"] == "pilot"] == [False, True, True]
+    before = next(c for c in ev.cells if (c["arm"], c["phase"], c["group"]) ==
+                  ("pilot", "before", FOCAL))
+    assert before["n"] == 100  # spring 2024 only
+    assert service.gap_chart_png(ev).startswith(b"\x89PNG")
