@@ -110,6 +110,12 @@ PLANTED_STAGES: tuple[str, ...] = ("cognitive_test", "interview")
 PLANTED_GROUP = NON_EU_BACKGROUND
 PLANTED_STAGE_RATIO = 0.6
 PILOT_STAGE_RATIO = 0.8
+#: Zone x campaign "committee effect" at a pilot's target stage, on the log-odds scale (see
+#: ``_PilotStageSpread``): selection committees differ between zones and campaigns. Exact quotas
+#: there made the pilot's zone x campaign counts far less variable than real ones (Pearson
+#: X^2/df of the pilot model about 0.05, where independent decisions give about 1), so the
+#: pilot evaluation's dispersion estimate had nothing to find; with the shift it is about 2.
+PILOT_STAGE_SHIFT = 0.4
 
 #: Days from entering a stage to entering the next one: (min, max), uniform. The academy lasts
 #: about a year. Bounded so that campaigns 2024-1 and 2024-2 are complete by the reference date.
@@ -279,6 +285,53 @@ def _quota(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
     return mask
 
 
+class _PilotStageSpread:
+    """Pass counts at each pilot's target stage for its focal and reference groups in its
+    pilot and comparison zones: over-dispersed per zone and campaign, exact per arm.
+
+    Within an arm (the pilot zones, or the comparison zones), campaign, group and planted
+    probability ``p``, every zone but the last generated gets the quota at ``p`` moved by
+    ``PILOT_STAGE_SHIFT`` up or down (random sign) on the log-odds scale; the last zone takes
+    the quota minus what the others got above theirs (clipped to 0..n). So single zone x
+    campaign cells vary more than binomial counts would, while every arm and campaign pooled
+    keeps the planted rate up to rounding, as everywhere in the demo (the planted pilot effect
+    still holds). Drawn from its own stream; everything else follows the funnel stream.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.owed: dict[tuple, float] = {}
+        self.order = {code: i for i, (code, *_rest) in enumerate(DEMO_ZONES)}
+
+    def touches(self, zone: str) -> bool:
+        return any(zone in (*p["zones"], *p["comparison_zones"]) for p in PILOTS)
+
+    def arm(self, stage: str, zone: str, group: str) -> tuple[int, tuple[str, ...]] | None:
+        """(pilot index, arm zones) when the cell gets the spread, else None."""
+        if group not in (PLANTED_GROUP, BELGIAN_ORIGIN):
+            return None
+        for i, pilot in enumerate(PILOTS):
+            for zones in (pilot["zones"], pilot["comparison_zones"]):
+                if stage == pilot["target"] and zone in zones:
+                    return i, tuple(zones)
+        return None
+
+    def mask(self, arm: tuple[int, tuple[str, ...]], zone: str, campaign: str, group: str,
+             n: int, p: float) -> np.ndarray:
+        key = (arm, campaign, group, round(p, 12))
+        owed = self.owed.get(key, 0.0)
+        if zone == max(arm[1], key=self.order.__getitem__):  # the last zone generated
+            k = int(np.clip(np.floor(n * p - owed + self.rng.random()), 0, n))
+        else:
+            shift = PILOT_STAGE_SHIFT * (1.0 if self.rng.random() < 0.5 else -1.0)
+            q = 1.0 / (1.0 + np.exp(-(np.log(p / (1.0 - p)) + shift)))
+            k = int(np.floor(n * q + self.rng.random()))
+            self.owed[key] = owed + k - n * p
+        out = np.zeros(n, dtype=bool)
+        out[self.rng.permutation(n)[:k]] = True
+        return out
+
+
 def _pass_probability(stage: str, group: np.ndarray, zone: str, dates: np.ndarray) -> np.ndarray:
     """P(passed | did not withdraw) per candidate; only the planted cells differ."""
     withdraw, retention = STAGE_PARAMS[stage]
@@ -298,7 +351,10 @@ def _pass_probability(stage: str, group: np.ndarray, zone: str, dates: np.ndarra
 
 
 # --- funnel ---------------------------------------------------------------------------------
-def _campaign_funnel(rng: np.random.Generator, zone: str, campaign: str) -> pd.DataFrame:
+def _campaign_funnel(rng: np.random.Generator, zone: str, campaign: str,
+                     spread: _PilotStageSpread | None = None) -> pd.DataFrame:
+    """One zone's campaign; ``spread`` gives the pilot-stage counts (none: exact quotas
+    everywhere)."""
     start, size = CAMPAIGNS[campaign]
     n = int(rng.poisson(APPLICANTS[zone] * size))
     group = _choice(rng, BACKGROUNDS, APPLICANT_SHARES[zone], n)
@@ -339,7 +395,11 @@ def _campaign_funnel(rng: np.random.Generator, zone: str, campaign: str) -> pd.D
                     gone = _quota(rng, cell.size, withdraw)
                     outcome[cell[gone]] = "withdrew"
                     rest = cell[~gone]
-                    outcome[rest[_quota(rng, rest.size, float(prob))]] = "passed"
+                    passed = _quota(rng, rest.size, float(prob))
+                    arm = spread.arm(stage, zone, g) if spread is not None else None
+                    if arm is not None:  # (the quota above still keeps the stream in step)
+                        passed = spread.mask(arm, zone, campaign, g, rest.size, float(prob))
+                    outcome[rest[passed]] = "passed"
             # Still running: the decision falls after the extract date.
             outcome[dates[idx, s + 1] > ref64] = "pending"
             alive[idx[outcome == "passed"]] = True
@@ -359,9 +419,21 @@ def _campaign_funnel(rng: np.random.Generator, zone: str, campaign: str) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
-def _funnel(rng: np.random.Generator) -> pd.DataFrame:
-    frames = [_campaign_funnel(rng, code, campaign)
-              for code, *_ in DEMO_ZONES for campaign in CAMPAIGNS]
+def _funnel(rng: np.random.Generator, spread: _PilotStageSpread | None = None) -> pd.DataFrame:
+    """Every zone's campaigns. A campaign with pilot-stage cells is drawn from a copy of the
+    stream, and the stream itself advanced as without the spread: so every other campaign,
+    and every row before the pilot's stage, is what it was with exact quotas everywhere (the
+    benchmarks on demo data stay comparable)."""
+    frames = []
+    for code, *_ in DEMO_ZONES:
+        for campaign in CAMPAIGNS:
+            if spread is None or not spread.touches(code):
+                frames.append(_campaign_funnel(rng, code, campaign))
+                continue
+            twin = np.random.default_rng()
+            twin.bit_generator.state = rng.bit_generator.state
+            _campaign_funnel(rng, code, campaign)  # advance the stream as before
+            frames.append(_campaign_funnel(twin, code, campaign, spread))
     funnel = pd.concat(frames, ignore_index=True)
     funnel = funnel.sort_values(["zone", "campaign", "candidate_ref", "_order"], kind="stable")
     funnel["stage_date"] = [d.date() for d in pd.to_datetime(funnel["stage_date"])]
@@ -701,8 +773,10 @@ def generate_demo(seed: int = DEFAULT_SEED) -> DemoData:
     datetime.date(2026, 6, 30)
     """
     # Independent child streams: tuning the funnel does not reshuffle the workforce.
-    funnel_seed, workforce_seed = np.random.SeedSequence(seed).spawn(2)
-    funnel = _funnel(np.random.default_rng(funnel_seed))
+    # The third stream (the pilot-stage spread) leaves the first two as they were.
+    funnel_seed, workforce_seed, spread_seed = np.random.SeedSequence(seed).spawn(3)
+    funnel = _funnel(np.random.default_rng(funnel_seed),
+                     _PilotStageSpread(np.random.default_rng(spread_seed)))
     workforce = _workforce(np.random.default_rng(workforce_seed))
     return DemoData(
         zones=_zones(),

@@ -19,6 +19,7 @@ from lifelines.statistics import logrank_test
 from scipy.stats import fisher_exact
 
 from hrpipeline import demo
+from hrpipeline.analysis.pilot import PilotDefinition, dispersion_ratio
 from hrpipeline.demo import DemoData, generate_demo
 from hrpipeline.domain import (
     AGE_BANDS,
@@ -358,6 +359,30 @@ def test_pilot_halves_the_interview_gap(data: DemoData) -> None:
     assert n >= 10
     assert 0.7 <= pilot_after <= 0.95
     assert pilot_before < 0.75 and comparison_after < 0.75
+
+
+def test_pilot_stage_counts_vary_between_zones_and_campaigns(data: DemoData) -> None:
+    """Pearson X^2/df of the pilot's binomial zone x campaign model
+    (``analysis.pilot.dispersion_ratio``) is about 1 for independent decisions; exact quotas
+    gave 0.06, which left the evaluation's dispersion estimate nothing to find. The spread
+    (``PILOT_STAGE_SHIFT``) makes it over-dispersed, while each arm and campaign keeps its
+    planted rate (``test_pilot_halves_the_interview_gap``)."""
+    pilot = data.pilots[0]
+    definition = PilotDefinition(pilot_zones=tuple(pilot["zones"]),
+                                 comparison_zones=tuple(pilot["comparison_zones"]),
+                                 start="2025-1")
+
+    def counts(stage: str) -> pd.DataFrame:
+        rows = data.funnel[(data.funnel["stage"] == stage)
+                           & data.funnel["outcome"].isin(DECIDED)]
+        return (rows.groupby(["zone", "campaign", "migration_background", "outcome"]).size()
+                .unstack(fill_value=0).reset_index()
+                .rename(columns={"campaign": "period", "migration_background": "group",
+                                 "failed": "not_passed"}))
+
+    assert 1.2 < dispersion_ratio(counts(pilot["target"]), definition) < 4.0
+    # The other stages keep exact quotas (what the benchmarks on demo data use).
+    assert dispersion_ratio(counts("cognitive_test"), definition) < 0.3
 
 
 # --- planted effects --------------------------------------------------------------------------

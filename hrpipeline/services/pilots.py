@@ -2,7 +2,8 @@
 
 ``evaluate(user, pilot_id)`` builds the counts frame with one GROUP BY in the database,
 runs ``hrpipeline.analysis.pilot.evaluate_pilot`` (before/after + difference-in-differences
-binomial GLM, see ``docs/pilots-and-briefings.md``) and publishes:
+zone x period model with estimated extra variation, see ``docs/pilots-and-briefings.md``) and
+publishes:
 
 * the eight arm × phase × group cells (successes, failures, decisions) and the per-period
   counts behind the gap chart (dims ``arm, phase, period, group, outcome``): for decision
@@ -26,8 +27,8 @@ is a sum of numbers that page publishes, hidden (with every margin holding it) w
 row that page hides, and private cells go through ``protect`` with the known rows as constants
 (``_conservative``).
 
-Periods: for decision pilots the campaign (sorted by campaign year, then label), "after" when
-the campaign's first decision at the targeted stage falls on or after the start date; for
+Periods: for decision pilots the campaign (ordered by the date of its first decision at the
+targeted stage, not by label), "after" when that date falls on or after the start date; for
 retention pilots the hire year, "after" from the first full hire year on or after the start
 date, success = still in service 12 months after hire (officers whose 12 months are not over
 on the extract's reference date are left out).
@@ -94,25 +95,68 @@ FOLLOW_UP_DAYS = 365
 #: Retirement in the first year is not what a retention pilot is about.
 RETENTION_EXIT_TYPES = ("voluntary", "involuntary", "mobility", "other")
 
+#: Text key (not a verdict code: the verdict stays ``too_few``) for "too few zones to tell".
+TOO_FEW_ZONES = "too_few_zones"
+
 VERDICT_TEXTS: dict[str, dict[str, str]] = {
-    "en": dict(P.VERDICT_TEXTS),
+    "en": {**P.VERDICT_TEXTS, TOO_FEW_ZONES: P.TOO_FEW_ZONES_TEXT},
     "nl": {
-        P.IMPROVED: "De kloof werd kleiner in de proefzones dan in de vergelijkingszones.",
-        P.WORSENED: "De kloof werd groter in de proefzones dan in de vergelijkingszones.",
-        P.NO_EVIDENCE: "Geen aanwijzing voor verandering: er zijn genoeg gegevens, maar het "
-        "geschatte effect is verenigbaar met geen verandering.",
+        P.IMPROVED: "Verbeterd, op de log-oddsschaal: vergeleken met de vergelijkingszones "
+        "bewoog de kloof in de proefzones in het voordeel van de focusgroep, meer dan de "
+        "gewone variatie tussen zones en campagnes.",
+        P.WORSENED: "Verslechterd, op de log-oddsschaal: vergeleken met de vergelijkingszones "
+        "bewoog de kloof in de proefzones in het nadeel van de focusgroep, meer dan de gewone "
+        "variatie tussen zones en campagnes.",
+        P.NO_EVIDENCE: "Geen aanwijzing voor verandering: er zijn genoeg gegevens, maar op de "
+        "log-oddsschaal is het geschatte effect verenigbaar met geen verandering, gezien hoeveel "
+        "de kloof tussen zones en campagnes varieert.",
         P.TOO_FEW: "Te weinig gegevens: er zijn niet genoeg gegevens om dit proefproject te "
         "beoordelen.",
+        TOO_FEW_ZONES: "Te weinig zones om iets te zeggen: met zo weinig proef- en "
+        "vergelijkingszones en periodes is een effect van het proefproject niet te "
+        "onderscheiden van de gewone verschillen tussen zones en campagnes.",
     },
     "fr": {
-        P.IMPROVED: "L'écart s'est réduit dans les zones pilotes par rapport aux zones de "
-        "comparaison.",
-        P.WORSENED: "L'écart s'est creusé dans les zones pilotes par rapport aux zones de "
-        "comparaison.",
-        P.NO_EVIDENCE: "Pas d'indice de changement : les données sont suffisantes, mais l'effet "
-        "estimé est compatible avec une absence de changement.",
+        P.IMPROVED: "Amélioration, sur l'échelle des log-odds : par rapport aux zones de "
+        "comparaison, l'écart dans les zones pilotes a évolué en faveur du groupe focal, "
+        "davantage que la variation habituelle entre zones et campagnes.",
+        P.WORSENED: "Détérioration, sur l'échelle des log-odds : par rapport aux zones de "
+        "comparaison, l'écart dans les zones pilotes a évolué en défaveur du groupe focal, "
+        "davantage que la variation habituelle entre zones et campagnes.",
+        P.NO_EVIDENCE: "Pas d'indice de changement : les données sont suffisantes, mais sur "
+        "l'échelle des log-odds l'effet estimé est compatible avec une absence de changement, "
+        "vu la variation de l'écart entre zones et campagnes.",
         P.TOO_FEW: "Trop peu de données : il n'y a pas assez de données pour évaluer ce projet "
         "pilote.",
+        TOO_FEW_ZONES: "Trop peu de zones pour conclure : avec si peu de zones pilotes et de "
+        "comparaison et de périodes, un effet du projet pilote ne se distingue pas des "
+        "différences habituelles entre zones et campagnes.",
+    },
+}
+
+#: Caveats next to a verdict (``analysis.pilot.CAVEAT_TEXTS``); no numbers, so nothing to gate.
+CAVEAT_TEXTS: dict[str, dict[str, str]] = {
+    "en": dict(P.CAVEAT_TEXTS),
+    "nl": {
+        P.PRE_TREND: "Let op: vóór de start bewoog de kloof in de proefzones al anders dan in de "
+        "vergelijkingszones (placebotest met de start één periode vroeger). De "
+        "vergelijkingszones tonen misschien niet wat er zonder proefproject gebeurd zou zijn.",
+        P.NO_PRE_TREND_CHECK: "De trend vóór de start kon niet gecontroleerd worden: daarvoor "
+        "zijn minstens twee periodes vóór de start in genoeg zones nodig.",
+        P.SCALE_CONFLICT: "Op de schaal van procentpunten wijzen de ruwe kloven de andere kant "
+        "op (zie de veranderingen voor/na): de conclusie hangt af van de schaal, lees ze dus "
+        "voorzichtig.",
+    },
+    "fr": {
+        P.PRE_TREND: "Attention : avant le début, l'écart évoluait déjà autrement dans les zones "
+        "pilotes que dans les zones de comparaison (test placebo avec un début une période plus "
+        "tôt). Les zones de comparaison ne montrent peut-être pas ce qui se serait passé sans "
+        "le projet pilote.",
+        P.NO_PRE_TREND_CHECK: "La tendance avant le début n'a pas pu être vérifiée : il faut au "
+        "moins deux périodes avant le début dans assez de zones.",
+        P.SCALE_CONFLICT: "En points de pourcentage, les écarts bruts vont dans l'autre sens "
+        "(voir les évolutions avant/après) : la conclusion dépend de l'échelle, à lire avec "
+        "prudence.",
     },
 }
 
@@ -126,6 +170,9 @@ REASON_TEXTS: dict[str, dict[str, str]] = {
         "separation": "In some arm and phase everybody or nobody of a group succeeded: the model "
         "cannot be fitted.",
         "no_fit": "The model could not be fitted.",
+        "few_zones": "Too few zones: the evaluation needs at least one pilot zone and {zones} "
+        "comparison zones with data before and after the start, and enough zone-period "
+        "combinations to measure how much the gap varies between zones and campaigns.",
     },
     "nl": {
         "no_comparison": "Er zijn geen gegevens voor de vergelijkingszones.",
@@ -134,6 +181,9 @@ REASON_TEXTS: dict[str, dict[str, str]] = {
         "separation": "In een arm en fase slaagde iedereen of niemand van een groep: het model "
         "kan niet geschat worden.",
         "no_fit": "Het model kon niet geschat worden.",
+        "few_zones": "Te weinig zones: de evaluatie heeft minstens één proefzone en {zones} "
+        "vergelijkingszones met gegevens voor en na de start nodig, en genoeg combinaties van "
+        "zone en periode om te meten hoeveel de kloof tussen zones en campagnes varieert.",
     },
     "fr": {
         "no_comparison": "Il n'y a pas de données pour les zones de comparaison.",
@@ -142,6 +192,10 @@ REASON_TEXTS: dict[str, dict[str, str]] = {
         "separation": "Dans un bras et une phase, tout le monde ou personne d'un groupe a réussi : "
         "le modèle ne peut pas être estimé.",
         "no_fit": "Le modèle n'a pas pu être estimé.",
+        "few_zones": "Trop peu de zones : l'évaluation demande au moins une zone pilote et "
+        "{zones} zones de comparaison avec des données avant et après le début, et assez de "
+        "combinaisons zone-période pour mesurer la variation de l'écart entre zones et "
+        "campagnes.",
     },
 }
 
@@ -336,7 +390,10 @@ def decision_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
     for period, row in first.iterrows():
         starts[period] = (row["first"].date() if pd.notna(row["first"])
                           else dt.date(int(row["year"]), 1, 1))
-    after = sorted(p for p, when in starts.items() if when >= info.start_date)
+    # Campaigns in the order of their dates, not of their labels ("2024 voorjaar" sorts after
+    # "2024 najaar" as text).
+    after = sorted((p for p, when in starts.items() if when >= info.start_date),
+                   key=lambda p: (starts[p], p))
     # ``year`` and ``campaign`` name the funnel cell behind each row (_FunnelKnowledge).
     wide = frame.pivot_table(index=["zone", "period", "year", "campaign", "group"],
                              columns="outcome", values="n", aggfunc="sum",
@@ -347,6 +404,8 @@ def decision_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
     wide = wide.rename(columns={"failed": "not_passed"})
     wide = wide[["zone", "period", "group", "passed", "not_passed", "year", "campaign"]].astype(
         {"passed": int, "not_passed": int, "year": int})
+    # The date the period's first decision fell on: orders the periods (``_analyse``).
+    wide["period_start"] = wide["period"].map(starts)
     wide = _published_decisions(wide, info.target)
     return wide, (after[0] if after else _after_all(wide))
 
@@ -485,6 +544,7 @@ class PilotEvaluation:
     reasons: list[str]
     language: str = "en"
     synthetic: bool = False
+    caveats: list[str] = field(default_factory=list)  # translated caveat sentences
 
     CELL_COLUMNS = ("arm", "phase", "group", "successes", "failures", "n", "rate")
     SERIES_COLUMNS = ("period", "arm", "after", "focal_n", "focal_rate", "reference_n",
@@ -503,6 +563,7 @@ class PilotEvaluation:
             "estimates_hidden": self.estimates_hidden,
             "verdict": self.verdict, "verdict_text": self.verdict_text,
             "reasons": self.reasons, "language": self.language, "synthetic": self.synthetic,
+            "caveats": self.caveats,
             "suppression": {"symbol": "x", "k": self.k},
         }
 
@@ -547,9 +608,13 @@ def _analyse(info: PilotInfo) -> tuple[Any, Any, pd.DataFrame, Any]:
         counts, start = retention_counts(info)
     else:
         counts, start = decision_counts(info)
+    periods: tuple = ()
+    if "period_start" in counts and not counts.empty:
+        starts = counts.drop_duplicates("period").set_index("period")["period_start"]
+        periods = tuple(sorted(starts.index, key=lambda p: (starts[p], p)))
     definition = P.PilotDefinition(pilot_zones=tuple(info.zones),
                                    comparison_zones=tuple(info.comparison_zones),
-                                   start=start, name=info.name)
+                                   start=start, name=info.name, periods=periods)
     counts = counts[counts["group"].isin(BACKGROUNDS)]
     result = P.evaluate_pilot(counts, definition)
     protected = _protect(counts, definition, info.outcome, pol, info.target)
@@ -656,7 +721,7 @@ def _zone_rows(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str
         return part
     part["arm"] = part["zone"].map(
         lambda z: P.PILOT if z in definition.pilot_zones else P.COMPARISON)
-    part["phase"] = [P.AFTER if p >= definition.start else P.BEFORE for p in part["period"]]
+    part["phase"] = [P.AFTER if definition.is_after(p) else P.BEFORE for p in part["period"]]
     part["period"] = part["period"].astype(str)
     keep = ["zone", *(c for c in ("year", "campaign") if c in part), "arm", "phase", "period",
             "group"]
@@ -799,6 +864,8 @@ def _too_few_codes(result) -> list[str]:
             code = "few_decisions"
         elif "separation" in reason and reason.startswith("a cell"):
             code = "separation"
+        elif reason.startswith("too few zones"):
+            code = "few_zones"
         else:
             code = "no_fit"
         if code not in codes:
@@ -831,13 +898,14 @@ def evaluate(user: User, pilot_id: int, lang: str = "en") -> PilotEvaluation:
                               "failures": f, "n": n, "rate": _rate(s, n, pol)})
 
     series = []
-    periods = sorted({str(p) for p in counts["period"]}) if not counts.empty else []
+    periods = definition.sort_periods(list(set(counts["period"]))) if not counts.empty else []
     arm_periods = set()
     if protected is not None:
         table = protected.table(LEVELS[1])
         arm_periods = set(zip(table["arm"], table["period"], strict=True))
-    for period in periods:
-        phase = P.AFTER if _after(period, definition.start) else P.BEFORE
+    for value in periods:
+        period = str(value)
+        phase = P.AFTER if definition.is_after(value) else P.BEFORE
         for arm in P.ARMS:
             if (arm, period) not in arm_periods:
                 continue
@@ -883,15 +951,22 @@ def evaluate(user: User, pilot_id: int, lang: str = "en") -> PilotEvaluation:
             "pp_high": _points(d.pp_ci[1], hidden),
             "p_value": _p_text(gate_p(d.p_value, hidden)),
             "fixed_effects": d.fixed_effects,
+            # Decided on this scale; t reference with df degrees of freedom (design numbers).
+            "scale": d.scale,
+            "df": d.df,
+            "overdispersion": rounded(d.overdispersion, 4, hidden),
         }
-    reasons = [REASON_TEXTS[lang][c].format(n=P.MIN_DECISIONS) for c in _too_few_codes(result)] \
-        if result.verdict == P.TOO_FEW else []
+    reasons = [REASON_TEXTS[lang][c].format(n=P.MIN_DECISIONS, zones=P.MIN_COMPARISON_ZONES)
+               for c in _too_few_codes(result)] if result.verdict == P.TOO_FEW else []
     return PilotEvaluation(
         pilot=info, outcome=info.outcome, focal_group=focal, reference_group=ref,
         start_period=str(definition.start), k=pol.k, min_denominator=pol.min_denominator,
         cells=cells, series=series, changes=changes, did=did, estimates_hidden=hidden,
-        verdict=result.verdict, verdict_text=VERDICT_TEXTS[lang][result.verdict],
+        verdict=result.verdict,
+        verdict_text=VERDICT_TEXTS[lang][TOO_FEW_ZONES if result.too_few_zones
+                                         else result.verdict],
         reasons=reasons, language=lang, synthetic=_is_demo(),
+        caveats=[CAVEAT_TEXTS[lang][c] for c in result.caveats],
     )
 
 
@@ -938,4 +1013,5 @@ def gap_chart_png(evaluation: PilotEvaluation) -> bytes:
     if frame.empty:
         frame = pd.DataFrame({"period": [evaluation.start_period], "arm": [P.PILOT],
                               "gap": [float("nan")]})
-    return P.gap_chart(frame, evaluation.start_period, labels)
+    order = list(dict.fromkeys(s["period"] for s in evaluation.series))  # chronological
+    return P.gap_chart(frame, evaluation.start_period, labels, order)
