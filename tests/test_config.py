@@ -70,7 +70,7 @@ def test_normalise_db_url_keeps_sqlite():
                                              ("SESSION_MAX_HOURS", "12"),
                                              ("LOGIN_FREE_ATTEMPTS", True),
                                              ("LOGIN_DELAY_SECONDS", -1),
-                                             ("PROXY_FIX_X_FOR", "yes")])
+                                             ("TRUSTED_PROXIES", "yes")])
 def test_session_throttle_and_proxy_settings_are_checked(name, value):
     with pytest.raises(ConfigError, match=name):
         create_app({"TESTING": True, "SECRET_KEY": "x", name: value})
@@ -85,5 +85,5 @@ def test_proxy_fix_is_installed_only_when_configured():
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     assert not isinstance(create_app({"TESTING": True, "SECRET_KEY": "x"}).wsgi_app, ProxyFix)
-    behind = create_app({"TESTING": True, "SECRET_KEY": "x", "PROXY_FIX_X_FOR": 1})
+    behind = create_app({"TESTING": True, "SECRET_KEY": "x", "TRUSTED_PROXIES": 1})
     assert isinstance(behind.wsgi_app, ProxyFix) and behind.wsgi_app.x_for == 1
