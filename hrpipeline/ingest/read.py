@@ -114,12 +114,11 @@ class _Limits:
                     f"{self.max_rows:,}. Split the file (e.g. one file per campaign or year).",
                     file=self.filename, found=self.max_rows + 1, limit=self.max_rows)
 
-    def nul(self, row: int | None, column: str | None = None) -> Exception:
+    def nul(self, row: int) -> Exception:
         return fail("nul_character",
                     f"{self.filename}: row {row} contains a NUL character (a zero byte), which "
                     "would silently cut the cell short. Export the file again from the HR "
-                    "system, or remove the character.",
-                    row=row, column=column, file=self.filename)
+                    "system, or remove the character.", row=row, file=self.filename)
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -419,10 +418,7 @@ def _xlsx_rows(ws, limits: _Limits):
                 f"{get_column_letter(min(len(values), EXCEL_MAX_COLUMNS))}, that is")
         if values.count(None) == len(values):
             continue
-        cells = [_cell_text(v) for v in values]
-        if "\x00" in "".join(cells):
-            column = next(i for i, c in enumerate(cells) if "\x00" in c)
-            raise limits.nul(number, get_column_letter(column + 1))
+        cells = [_cell_text(v) for v in values]  # (XML cannot carry a NUL: no check here)
         filled = _last_filled(cells)
         if not filled:
             continue
