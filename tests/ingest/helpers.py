@@ -91,3 +91,48 @@ def sheet_row(number: int, cells: list[str]) -> str:
 
 FUNNEL_HEADER_CELLS = [cell(f"{col}1", name) for col, name in
                        zip("ABCDEFG", FUNNEL_HEADER_NL.split(";"), strict=True)]
+
+
+# --- concurrency ----------------------------------------------------------------------------
+#: Seconds a thread waits at the barrier for the other one (given up under the zone lock).
+BARRIER_WAIT = 1.0
+
+
+def race(app, monkeypatch, jobs):
+    """Run ``jobs`` (callables taking no argument) in parallel threads, each held right after
+    its overlap check until all have reached it (or BARRIER_WAIT has passed)."""
+    import threading
+
+    from hrpipeline.extensions import db
+    from hrpipeline.ingest import store
+
+    barrier = threading.Barrier(len(jobs))
+    real = store._overlapping
+
+    def held(zone, v):
+        found = real(zone, v)
+        try:
+            barrier.wait(timeout=BARRIER_WAIT)
+        except threading.BrokenBarrierError:
+            pass
+        return found
+
+    monkeypatch.setattr(store, "_overlapping", held)
+    outcomes: list = [None] * len(jobs)
+
+    def run(i, job):
+        with app.app_context():
+            try:
+                outcomes[i] = job()
+            except Exception as exc:  # collected and asserted on below
+                outcomes[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.session.rollback()
+    return outcomes

@@ -14,8 +14,6 @@ file database (the session's test database), on PostgreSQL with HRPIPELINE_TEST_
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -25,45 +23,7 @@ from hrpipeline.ingest import store
 from hrpipeline.ingest.problems import ExtractInvalid
 from hrpipeline.ingest.store import ImportInProgress, import_extract
 from hrpipeline.models import FunnelRecord, Upload, WorkforceRecord, Zone
-from tests.ingest.helpers import GOOD_FUNNEL_ROWS, funnel_nl, xlsx
-
-#: Seconds a thread waits at the barrier for the other one (given up under the zone lock).
-BARRIER_WAIT = 1.0
-
-
-def _race(app, monkeypatch, jobs):
-    """Run ``jobs`` (callables taking no argument) in parallel threads, each held right after
-    its overlap check until all have reached it (or BARRIER_WAIT has passed)."""
-    barrier = threading.Barrier(len(jobs))
-    real = store._overlapping
-
-    def held(zone, v):
-        found = real(zone, v)
-        try:
-            barrier.wait(timeout=BARRIER_WAIT)
-        except threading.BrokenBarrierError:
-            pass
-        return found
-
-    monkeypatch.setattr(store, "_overlapping", held)
-    outcomes: list = [None] * len(jobs)
-
-    def run(i, job):
-        with app.app_context():
-            try:
-                outcomes[i] = job()
-            except Exception as exc:  # collected and asserted on below
-                outcomes[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    db.session.rollback()
-    return outcomes
+from tests.ingest.helpers import GOOD_FUNNEL_ROWS, funnel_nl, race, xlsx
 
 
 def _job(zone_id, kind, data, filename):
@@ -79,7 +39,7 @@ def test_two_near_identical_funnel_files_at_once_store_only_one(app, zones, monk
     # Same campaign, one more candidate: different bytes, so the unique key does not help.
     second = funnel_nl(GOOD_FUNNEL_ROWS + [
         "K009;INP 2024-1;Sollicitatie;geslaagd;2024-02-01;EU;V"])
-    outcomes = _race(app, monkeypatch, [_job(zone_id, "funnel", first, "a.csv"),
+    outcomes = race(app, monkeypatch, [_job(zone_id, "funnel", first, "a.csv"),
                                         _job(zone_id, "funnel", second, "b.csv")])
     stored = [o for o in outcomes if isinstance(o, int)]
     refused = [o for o in outcomes if isinstance(o, Conflict)]
@@ -95,7 +55,7 @@ def test_two_workforce_snapshots_at_once_store_only_one(app, zones, monkeypatch)
     one = xlsx([["officer", "origin", "hire date"], ["P1", "belgian", "2015-01-01"]])
     two = xlsx([["officer", "origin", "hire date"], ["P1", "belgian", "2015-01-01"],
                 ["P2", "EU", "2016-01-01"]])
-    outcomes = _race(app, monkeypatch, [_job(zone_id, "workforce", one, "a.xlsx"),
+    outcomes = race(app, monkeypatch, [_job(zone_id, "workforce", one, "a.xlsx"),
                                         _job(zone_id, "workforce", two, "b.xlsx")])
     assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "int"], outcomes
     assert db.session.scalar(select(func.count()).select_from(Upload)) == 1
@@ -105,7 +65,7 @@ def test_two_workforce_snapshots_at_once_store_only_one(app, zones, monkeypatch)
 def test_different_zones_do_not_wait_for_each_other(app, zones, monkeypatch):
     # The lock is per zone (on SQLite the second simply waits for the single writer).
     data = funnel_nl(GOOD_FUNNEL_ROWS)
-    outcomes = _race(app, monkeypatch, [_job(zones["ANT"].id, "funnel", data, "a.csv"),
+    outcomes = race(app, monkeypatch, [_job(zones["ANT"].id, "funnel", data, "a.csv"),
                                         _job(zones["GNT"].id, "funnel", data, "a.csv")])
     assert all(isinstance(o, int) for o in outcomes), outcomes
 
