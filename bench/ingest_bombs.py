@@ -101,9 +101,11 @@ def csv_wide(columns: int) -> bytes:
     return (header + "\r\n" + ";".join("1" for _ in range(columns)) + "\r\n").encode()
 
 
-def csv_rows(rows: int) -> bytes:
-    """Short rows, so that 2,000,001 of them stay under the 50 MB upload limit."""
-    body = "\r\n".join(f"{n};C;S;p;B" for n in range(rows))
+def csv_rows(rows: int, quoted: bool = False) -> bytes:
+    """Short rows, so that 2,000,001 of them stay under the 50 MB upload limit. With a quoted
+    cell a line may be part of a record, so the reader must parse to count records."""
+    q = '"' if quoted else ""
+    body = "\r\n".join(f"{n};{q}C{q};S;p;B" for n in range(rows))
     return ("Kandidaat;Campagne;Fase;Uitkomst;Herkomst\r\n" + body + "\r\n").encode()
 
 
@@ -114,6 +116,7 @@ BUILDERS = {
     "csv_1000000_columns": lambda: csv_wide(1_000_000),
     "csv_30000_columns": lambda: csv_wide(30_000),
     "csv_2000001_rows": lambda: csv_rows(2_000_001),
+    "csv_2000001_rows_quoted": lambda: csv_rows(2_000_001, quoted=True),
 }
 
 

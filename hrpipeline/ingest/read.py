@@ -179,11 +179,16 @@ def _refuse_nul(data: bytes, encoding: str, limits: _Limits) -> None:
         raise limits.nul(data.count(b"\n", 0, at) + 1)
 
 
-def _line_count(data: bytes, encoding: str) -> int:
-    """Physical lines (an upper bound on the records: a quoted cell may hold a line break)."""
+def _line_count(data: bytes, encoding: str) -> tuple[int, bool]:
+    """``(lines, exact)``: the physical lines (``\\r\\n``, ``\\n`` or a lone ``\\r`` ends
+    one), and whether that is exactly the number of records (no quote: no cell can hold a
+    line break). Otherwise it is an upper bound."""
     if encoding == "utf-16":
-        return data.decode("utf-16", errors="replace").count("\n") + 1
-    return data.count(b"\n") + 1
+        text = data.decode("utf-16", errors="replace")
+        ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+        return ends + (not text.endswith(("\n", "\r"))), False
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return ends + (not data.endswith((b"\n", b"\r"))), b'"' not in data
 
 
 def _read_csv(data: bytes, as_category: bool, limits: _Limits) -> pd.DataFrame:
@@ -217,8 +222,12 @@ def _read_csv(data: bytes, as_category: bool, limits: _Limits) -> pd.DataFrame:
     # Rows are bounded while parsing: at most max_rows + 1 records are read, so a file over
     # the limit is refused after reading just past the limit, not after reading all of it.
     nrows = None
-    if limits.max_rows is not None and _line_count(data, encoding) - skip - 1 > limits.max_rows:
-        nrows = limits.max_rows + 1
+    if limits.max_rows is not None:
+        lines, exact = _line_count(data, encoding)
+        if lines - skip - 1 > limits.max_rows:
+            if exact:  # no quotes: every line is a record, nothing to parse to be sure
+                raise limits.too_many_rows()
+            nrows = limits.max_rows + 1
     try:
         frame = pd.read_csv(
             io.BytesIO(data), sep=delimiter, encoding=encoding, header=None, names=names,
