@@ -169,3 +169,20 @@ def test_the_campaign_limit_itself_is_accepted_for_funnels_and_counts():
     assert [p.code for p in _problems(data, "counts")] == ["too_many_campaigns"]
     assert _problems(("\r\n".join([COUNTS_HEADER, *rows[:-1]]) + "\r\n").encode(),
                      "counts") == []
+
+
+def test_the_forbidden_character_class_covers_every_code_point_of_its_categories():
+    # The class is built from three ranges, not all of Unicode: check nothing is left out
+    # (a later Unicode version could add format characters elsewhere).
+    import sys
+    import unicodedata
+
+    from hrpipeline.ingest.validate import forbidden_characters
+
+    wanted = [chr(c) for c in range(sys.maxunicode + 1)
+              if unicodedata.category(chr(c)) in {"Cc", "Cf", "Zl", "Zp"}]
+    pattern = forbidden_characters()
+    assert len(wanted) > 200 and all(pattern.fullmatch(c) for c in wanted)
+    # The shortcut before the per-value search: none of them is printable.
+    assert not any(c.isprintable() for c in wanted)
+    assert not any(pattern.search(c) for c in "aZ09 -_.'éßحא中\u00a0")
