@@ -72,6 +72,7 @@ def load(app, test_config: dict[str, Any] | None = None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    create_private_sqlite(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
     if not app.config.get("DISCLOSURE_KEY"):
@@ -88,6 +89,27 @@ def normalise_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def create_private_sqlite(url: str) -> None:
+    """Create a SQLite database file that does not exist yet as an empty, owner-only (0600)
+    file, before SQLite creates it with the process umask (0644: world-readable). SQLite gives
+    its journal and WAL files the database file's permissions. An existing file is left as
+    it is."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if parsed.database.startswith("file:") or parsed.query.get("mode") == "memory":
+        return
+    path = Path(parsed.database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # created meanwhile by another process
+        pass
 
 
 def instance_secret(instance_path: str, name: str = "secret_key") -> str:

@@ -87,3 +87,33 @@ def test_proxy_fix_is_installed_only_when_configured():
     assert not isinstance(create_app({"TESTING": True, "SECRET_KEY": "x"}).wsgi_app, ProxyFix)
     behind = create_app({"TESTING": True, "SECRET_KEY": "x", "TRUSTED_PROXIES": 1})
     assert isinstance(behind.wsgi_app, ProxyFix) and behind.wsgi_app.x_for == 1
+
+
+def test_a_new_sqlite_database_file_is_owner_only(tmp_path):
+    # Issue 20, item 18: SQLite created the file with the umask (0644, world-readable).
+    import stat
+
+    from flask_migrate import upgrade
+
+    from hrpipeline.extensions import db
+
+    path = tmp_path / "new.sqlite"
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with app.app_context():
+        upgrade()  # SQLite writes its schema into the existing (empty) file
+        db.engine.dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.stat().st_size > 0
+
+
+def test_an_existing_sqlite_file_and_other_databases_are_left_alone(tmp_path):
+    import stat
+
+    path = tmp_path / "old.sqlite"
+    path.write_bytes(b"")
+    path.chmod(0o640)
+    create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "postgresql://u@h/db"})
+    assert list(tmp_path.iterdir()) == [path]

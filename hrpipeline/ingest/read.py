@@ -9,6 +9,11 @@ serves every extract kind and the Statbel population tables.
 The frame's index is the row number the user sees in Excel (header = row 1), so problems can
 point at the exact row. ``frame.attrs`` records ``source_format`` (``csv``/``xlsx``),
 ``encoding`` and ``delimiter``.
+
+The work is bounded before anything is parsed (issue 20, item 1): a file with more than
+:data:`MAX_COLUMNS` columns (an XLSX sheet that *declares* more, or whose rows reach further),
+or more than ``max_rows`` data rows, is refused while it is read, not after; an XLSX sheet is
+walked cell by cell as stored, never padded out to its declared range.
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ MAX_XLSX_MEMBERS = 2_000
 #: Real workbooks compress sheet XML 5-50×; a bomb reaches hundreds or thousands.
 MAX_XLSX_RATIO = 150
 _RATIO_MIN_SIZE = 1024 * 1024
+#: No extract kind has more than ~20 columns; a few spare ones (notes, internal codes) are
+#: normal. Wider files are refused before parsing: wide frames make every column-by-column
+#: check slow (a 30,000-column CSV took a minute, a 16,384-column sheet 20-40 s).
+MAX_COLUMNS = 200
+#: Excel's own sheet limits: a sheet that claims more is not an Excel sheet.
+EXCEL_MAX_ROWS, EXCEL_MAX_COLUMNS = 1_048_576, 16_384
+#: Bytes decoded to find the header row and the delimiter.
+_HEAD_BYTES = 256 * 1024
 
 _XLSX_EXT = (".xlsx", ".xlsm")
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls / .doc
@@ -40,23 +53,29 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _UTF8_SEQ = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
 
 
-def read_table(data: bytes, filename: str, *, sheet: str | None = None) -> pd.DataFrame:
+def read_table(data: bytes, filename: str, *, sheet: str | None = None,
+               max_rows: int | None = None) -> pd.DataFrame:
     """Parse CSV or XLSX bytes into a frame of stripped strings, header row as given.
 
     Raises :class:`~hrpipeline.ingest.problems.ExtractInvalid` with one problem (codes
     ``empty_file``, ``unsupported_format``, ``corrupt_xlsx``, ``xlsx_too_large``,
     ``sheet_not_found``, ``mixed_encoding``, ``malformed_csv``, ``duplicate_column``,
-    ``no_header``) when the file cannot be read at all.
+    ``no_header``, ``too_many_columns``, ``too_many_rows``, ``nul_character``) when the file
+    cannot be read at all or is larger than the limits.
 
     >>> read_table(b"a;b\\n 1 ;x\\n", "t.csv").loc[2, "a"]
     '1'
     """
-    return read_frame(data, filename, sheet=sheet, as_category=False)
+    return read_frame(data, filename, sheet=sheet, as_category=False, max_rows=max_rows)
 
 
 def read_frame(data: bytes, filename: str, *, sheet: str | None = None,
-               as_category: bool = False) -> pd.DataFrame:
-    """:func:`read_table`, optionally with categorical columns (low memory on big files)."""
+               as_category: bool = False, max_rows: int | None = None,
+               max_columns: int = MAX_COLUMNS) -> pd.DataFrame:
+    """:func:`read_table`, optionally with categorical columns (low memory on big files).
+
+    ``max_rows`` (data rows, header excluded) and ``max_columns`` are checked while reading.
+    """
     if not data:
         raise fail("empty_file", f"The file {filename!r} is empty (0 bytes). Export it again.")
     name = (filename or "").lower()
@@ -65,11 +84,41 @@ def read_frame(data: bytes, filename: str, *, sheet: str | None = None,
                    "This file type is not supported. In Excel choose 'Save as' and pick "
                    "'Excel Workbook (.xlsx)' or 'CSV (semicolon or comma separated)'.",
                    value=filename)
+    limits = _Limits(filename or "upload", max_rows, max_columns)
     if name.endswith(_XLSX_EXT) or data.startswith(_ZIP_MAGIC):
-        frame = _read_xlsx(data, sheet)
+        frame = _read_xlsx(data, sheet, limits)
     else:
-        frame = _read_csv(data, as_category)
+        frame = _read_csv(data, as_category, limits)
     return frame
+
+
+class _Limits:
+    """The size limits of one read, and the refusals that name the file, limit and finding."""
+
+    def __init__(self, filename: str, max_rows: int | None, max_columns: int):
+        self.filename = filename
+        self.max_rows = max_rows
+        self.max_columns = max_columns
+
+    def too_many_columns(self, found: int, where: str = "") -> Exception:
+        return fail("too_many_columns",
+                    f"{self.filename}: {where or 'the header row has'} {found:,} columns; at "
+                    f"most {self.max_columns} are accepted. Remove the columns the extract does "
+                    "not need (and any empty columns right of the data), or copy the data into "
+                    "a new sheet, and upload again.",
+                    file=self.filename, found=found, limit=self.max_columns)
+
+    def too_many_rows(self) -> Exception:
+        return fail("too_many_rows",
+                    f"{self.filename}: more than {self.max_rows:,} data rows; the limit is "
+                    f"{self.max_rows:,}. Split the file (e.g. one file per campaign or year).",
+                    file=self.filename, found=self.max_rows + 1, limit=self.max_rows)
+
+    def nul(self, row: int) -> Exception:
+        return fail("nul_character",
+                    f"{self.filename}: row {row} contains a NUL character (a zero byte), which "
+                    "would silently cut the cell short. Export the file again from the HR "
+                    "system, or remove the character.", row=row, file=self.filename)
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -117,9 +166,35 @@ def _sniff_delimiter(first_line: str) -> str:
     return best
 
 
-def _read_csv(data: bytes, as_category: bool) -> pd.DataFrame:
+def _refuse_nul(data: bytes, encoding: str, limits: _Limits) -> None:
+    """A NUL anywhere is refused: the CSV parser would end the cell there, silently."""
+    if encoding == "utf-16":
+        text = data.decode("utf-16", errors="replace")
+        at = text.find("\x00")
+        if at >= 0:
+            raise limits.nul(text.count("\n", 0, at) + 1)
+        return
+    at = data.find(b"\x00")
+    if at >= 0:
+        raise limits.nul(data.count(b"\n", 0, at) + 1)
+
+
+def _line_count(data: bytes, encoding: str) -> tuple[int, bool]:
+    """``(lines, exact)``: the physical lines (``\\r\\n``, ``\\n`` or a lone ``\\r`` ends
+    one), and whether that is exactly the number of records (no quote: no cell can hold a
+    line break). Otherwise it is an upper bound."""
+    if encoding == "utf-16":
+        text = data.decode("utf-16", errors="replace")
+        ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+        return ends + (not text.endswith(("\n", "\r"))), False
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return ends + (not data.endswith((b"\n", b"\r"))), b'"' not in data
+
+
+def _read_csv(data: bytes, as_category: bool, limits: _Limits) -> pd.DataFrame:
     encoding = _detect_encoding(data)
-    head = data[: 256 * 1024].decode(encoding, errors="replace")
+    _refuse_nul(data, encoding, limits)
+    head = data[:_HEAD_BYTES].decode(encoding, errors="replace")
     head = head.lstrip("\ufeff")
     lines = head.splitlines()
     first = next((ln for ln in lines if ln.strip(" ;,\t")), None)
@@ -127,14 +202,38 @@ def _read_csv(data: bytes, as_category: bool) -> pd.DataFrame:
         raise fail("empty_file", "The file contains no header row and no data.")
     skip = lines.index(first)
     delimiter = _sniff_delimiter(first)
+    if first is lines[-1] and len(data) > _HEAD_BYTES and not head.endswith(("\n", "\r")):
+        # The header row does not even end within the first 256 KB: count its delimiters
+        # (quotes ignored: an upper bound) without parsing it.
+        end = data.find(b"\n") if encoding != "utf-16" else -1
+        line = data[:end] if end >= 0 else data
+        width = line.count(delimiter.encode("ascii")) + 1
+        if width > limits.max_columns:
+            raise limits.too_many_columns(width)
+        raise fail("malformed_csv", f"{limits.filename}: the header row is longer than 256 KB. "
+                   "Check that the file is a CSV export with one header row.",
+                   file=limits.filename)
+    if first.count(delimiter) + 1 > limits.max_columns:
+        width = len(next(csv.reader([first], delimiter=delimiter)))
+        if width > limits.max_columns:
+            raise limits.too_many_columns(width)
     header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
     names = _unique_header(header)
+    # Rows are bounded while parsing: at most max_rows + 1 records are read, so a file over
+    # the limit is refused after reading just past the limit, not after reading all of it.
+    nrows = None
+    if limits.max_rows is not None:
+        lines, exact = _line_count(data, encoding)
+        if lines - skip - 1 > limits.max_rows:
+            if exact:  # no quotes: every line is a record, nothing to parse to be sure
+                raise limits.too_many_rows()
+            nrows = limits.max_rows + 1
     try:
         frame = pd.read_csv(
             io.BytesIO(data), sep=delimiter, encoding=encoding, header=None, names=names,
             skiprows=skip + 1, dtype="category" if as_category else str,
             keep_default_na=False, na_filter=False, skip_blank_lines=False,
-            quotechar='"', engine="c", index_col=False,
+            quotechar='"', engine="c", index_col=False, nrows=nrows,
         )
     except pd.errors.ParserError as exc:
         line = re.search(r"line (\d+)", str(exc))
@@ -145,6 +244,8 @@ def _read_csv(data: bytes, as_category: bool) -> pd.DataFrame:
                    f"The CSV file cannot be read ({exc}).", row=row) from None
     except UnicodeDecodeError as exc:
         raise _mixed(exc) from None
+    if nrows is not None and len(frame) >= nrows:
+        raise limits.too_many_rows()
     frame.index = pd.RangeIndex(skip + 2, skip + 2 + len(frame))
     frame = _tidy(frame, header)
     frame.attrs.update(source_format="csv", encoding=encoding, delimiter=delimiter)
@@ -239,8 +340,9 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _read_xlsx(data: bytes, sheet: str | None) -> pd.DataFrame:
+def _read_xlsx(data: bytes, sheet: str | None, limits: _Limits) -> pd.DataFrame:
     import openpyxl  # defusedxml is installed, so openpyxl parses the XML with it
+    from openpyxl.utils import get_column_letter
 
     _check_zip(data)
     try:
@@ -259,27 +361,26 @@ def _read_xlsx(data: bytes, sheet: str | None) -> pd.DataFrame:
             ws = book[sheet]
         else:
             ws = book.worksheets[0]
-        header: list[str] | None = None
-        header_row = 0
-        rows: list[list[str]] = []
-        numbers: list[int] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if header is None:
-                if any(cells):
-                    header, header_row = cells, number
-                continue
-            if any(cells):
-                rows.append(cells)
-                numbers.append(number)
+        # The declared range (<dimension ref="A1:XFD1048576"/>) is checked before any cell is
+        # read, then ignored: openpyxl would pad every row, stored or not, out to it.
+        declared = ws.max_column
+        if declared is not None and declared > limits.max_columns:
+            ref = (f"{get_column_letter(ws.min_column or 1)}{ws.min_row or 1}:"
+                   f"{get_column_letter(min(declared, EXCEL_MAX_COLUMNS))}{ws.max_row or ''}")
+            raise limits.too_many_columns(
+                declared, f"the sheet {ws.title!r} declares the range {ref}, that is")
+        ws.reset_dimensions()
+        header, header_row, rows, numbers, width = _xlsx_rows(ws, limits)
+    except (ValueError, KeyError, TypeError, OverflowError):
+        # A sheet openpyxl cannot walk (bad cell references, row numbers): damaged.
+        raise fail("corrupt_xlsx",
+                   "The Excel file is damaged and cannot be opened. Open it in Excel, save it "
+                   "again as .xlsx, and upload that copy.") from None
     finally:
         book.close()
     if header is None:
         raise fail("empty_file", "The workbook's sheet is empty: no header row and no data.")
-    while header and not header[-1] and not any(len(r) >= len(header) and r[len(header) - 1]
-                                                  for r in rows):
-        header.pop()
-    width = len(header)
+    header = (header + [""] * width)[:width]
     rows = [(r + [""] * width)[:width] for r in rows]
     names = _unique_header(header)
     frame = pd.DataFrame(rows, columns=names, index=pd.Index(numbers, dtype="int64"), dtype=str)
@@ -287,3 +388,55 @@ def _read_xlsx(data: bytes, sheet: str | None) -> pd.DataFrame:
     frame.attrs.update(source_format="xlsx", encoding=None, delimiter=None,
                        header_row=header_row)
     return frame
+
+
+def _last_filled(cells: list[str]) -> int:
+    """1 + the position of the last non-empty cell (0 for an empty row)."""
+    for i in range(len(cells) - 1, -1, -1):
+        if cells[i]:
+            return i + 1
+    return 0
+
+
+def _xlsx_rows(ws, limits: _Limits):
+    """Walk the stored rows of a sheet whose dimensions were reset.
+
+    Rows missing from the XML come back empty (no cells), so their cost is one loop step; a
+    stored row is at most ``max_columns`` wide or the sheet is refused on that row; the data
+    rows are counted as they come and refused one past ``max_rows``.
+    """
+    from openpyxl.utils import get_column_letter
+
+    header: list[str] | None = None
+    header_row = 0
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    width = 0
+    for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        if number > EXCEL_MAX_ROWS:
+            raise fail("corrupt_xlsx",
+                       f"{limits.filename}: the sheet has rows beyond Excel's last row "
+                       f"({EXCEL_MAX_ROWS:,}), so it was not written by Excel. Open it in "
+                       "Excel, save it again as .xlsx, and upload that copy.",
+                       file=limits.filename)
+        if not values:
+            continue
+        if len(values) > limits.max_columns:
+            raise limits.too_many_columns(
+                len(values), f"row {number} of the sheet {ws.title!r} reaches column "
+                f"{get_column_letter(min(len(values), EXCEL_MAX_COLUMNS))}, that is")
+        if values.count(None) == len(values):
+            continue
+        cells = [_cell_text(v) for v in values]  # (XML cannot carry a NUL: no check here)
+        filled = _last_filled(cells)
+        if not filled:
+            continue
+        if header is None:
+            header, header_row, width = cells, number, filled
+            continue
+        if limits.max_rows is not None and len(rows) >= limits.max_rows:
+            raise limits.too_many_rows()
+        rows.append(cells)
+        numbers.append(number)
+        width = max(width, filled)
+    return header, header_row, rows, numbers, width

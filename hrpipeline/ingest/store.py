@@ -1,7 +1,11 @@
 """Store a validated extract: atomically (all rows or none) and idempotently (same file once).
 
 One transaction holds the ``uploads`` row, every record, the replaced upload's deletion and
-the audit entries; any failure rolls it all back. Records are written in bulk: SQLAlchemy Core
+the audit entries; any failure rolls it all back. The overlap check ("this zone already has
+that campaign / a workforce snapshot") and the insert are serialised per zone: the
+transaction first locks the zone's row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a
+no-op write that takes the database's single write lock), so two near-identical files sent at
+once cannot both pass the check (issue 20, item 2). Records are written in bulk: SQLAlchemy Core
 ``insert()`` executemany in chunks on SQLite, ``COPY … FROM STDIN`` through psycopg 3 on the
 session's own connection on PostgreSQL (so the COPY is inside the same transaction). No
 per-row ORM objects are created.
@@ -12,17 +16,29 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import Column, Date, MetaData, String, Table, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hrpipeline.audit import audit
 from hrpipeline.domain import EXTRACT_KINDS
-from hrpipeline.errors import Conflict, ValidationFailed
+from hrpipeline.errors import Conflict, DomainError, ServiceUnavailable, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.ingest.problems import ExtractInvalid, fail
 from hrpipeline.ingest.read import read_frame
@@ -39,6 +55,44 @@ from hrpipeline.models import (
 
 #: Rows per executemany / COPY chunk: bounds memory whatever the file size.
 CHUNK_ROWS = 50_000
+#: Distinct campaigns a zone may hold (funnel records and aggregate funnel tables together);
+#: a zone runs a few a year, and every one is an entry of the funnel pages' catalogue.
+MAX_CAMPAIGNS_PER_ZONE = 200
+#: Imports one user may run at once in this process (a parse holds a CPU for seconds).
+MAX_IMPORTS_PER_USER = 1
+
+
+class ImportInProgress(DomainError):
+    """The user already has an import running (HTTP 429)."""
+
+    status, code, title = 429, "import_in_progress", "An import is already running"
+
+
+_running: dict[int, int] = {}
+_running_lock = threading.Lock()
+
+
+@contextmanager
+def _import_slot(user: User | None):
+    """At most :data:`MAX_IMPORTS_PER_USER` concurrent imports per user (per process: with
+    several server processes a user can run one per process)."""
+    user_id = getattr(user, "id", None)
+    if user_id is None:
+        yield
+        return
+    with _running_lock:
+        if _running.get(user_id, 0) >= MAX_IMPORTS_PER_USER:
+            raise ImportInProgress(
+                "An import of yours is still running. Wait until it has finished, then "
+                "upload again.", limit=MAX_IMPORTS_PER_USER)
+        _running[user_id] = _running.get(user_id, 0) + 1
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running[user_id] -= 1
+            if not _running[user_id]:
+                del _running[user_id]
 
 _COLUMNS = {
     "funnel": ("candidate_ref", "campaign", "campaign_year", "stage", "outcome", "stage_date",
@@ -95,17 +149,16 @@ def _import_extract(*, zone: Zone, kind: str, data: bytes, filename: str, user: 
                    f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB. "
                    "Split it (e.g. one file per campaign or year) or remove unused columns.",
                    size=len(data), limit=limit)
-    sha256 = hashlib.sha256(data).hexdigest()
-    _refuse_same_file(zone, sha256)
-    frame = read_frame(data, filename, sheet=sheet, as_category=True)
-    max_rows = current_app.config.get("MAX_UPLOAD_ROWS")
-    if max_rows and len(frame) > max_rows:
-        raise fail("too_many_rows", f"The file has {len(frame)} rows; the limit is {max_rows}.",
-                   rows=len(frame), limit=max_rows)
-    validated = check_extract(frame, kind, stages=zone_stage_list(zone),
-                              reference_date=reference_date).raise_if_invalid()
-    del frame
-    return _store(zone, validated, filename, sha256, user, replace, reference_date)
+    with _import_slot(user):
+        sha256 = hashlib.sha256(data).hexdigest()
+        _refuse_same_file(zone, sha256)
+        # Rows and columns are bounded while the file is read (issue 20, items 1 and 17).
+        frame = read_frame(data, filename, sheet=sheet, as_category=True,
+                           max_rows=current_app.config.get("MAX_UPLOAD_ROWS") or None)
+        validated = check_extract(frame, kind, stages=zone_stage_list(zone),
+                                  reference_date=reference_date).raise_if_invalid()
+        del frame
+        return _store(zone, validated, filename, sha256, user, replace, reference_date)
 
 
 def store_frame(*, zone: Zone, kind: str, frame: pd.DataFrame, filename: str, sha256: str,
@@ -173,6 +226,41 @@ def _overlapping(zone: Zone, v: Validated) -> list[Upload]:
         select(Upload).where(Upload.id.in_(ids), Upload.status == "stored").order_by(Upload.id)))
 
 
+def _lock_zone(zone: Zone) -> None:
+    """Serialise the overlap check and the insert of uploads for one zone until commit."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Zone.id).where(Zone.id == zone.id).with_for_update())
+    else:
+        # SQLite has one writer at a time: a (no-op) write takes the database's write lock
+        # now, before the check, instead of at the first insert after it.
+        db.session.execute(update(Zone).where(Zone.id == zone.id)
+                           .values(language=Zone.language)
+                           .execution_options(synchronize_session=False))
+
+
+def _refuse_campaign_overflow(zone: Zone, v: Validated, older: list[Upload]) -> None:
+    """A zone holds at most :data:`MAX_CAMPAIGNS_PER_ZONE` distinct campaigns."""
+    if not v.campaigns:
+        return
+    replaced = [u.id for u in older]
+    stored: set[str] = set()
+    for model, extra in ((FunnelRecord, ()), (CountRecord, (CountRecord.table_kind == "funnel",))):
+        query = select(model.campaign).distinct().join(Upload, Upload.id == model.upload_id).where(
+            model.zone_id == zone.id, Upload.status == "stored", *extra)
+        if replaced:
+            query = query.where(model.upload_id.not_in(replaced))
+        stored.update(c for c in db.session.scalars(query) if c)
+    total = len(stored | set(v.campaigns))
+    if total > MAX_CAMPAIGNS_PER_ZONE:
+        new = len(set(v.campaigns) - stored)
+        raise fail("too_many_campaigns_zone",
+                   f"The zone {zone.code} already holds {len(stored):,} campaigns; this file "
+                   f"adds {new:,} more, and a zone may hold at most {MAX_CAMPAIGNS_PER_ZONE}. "
+                   "Check the campaign column, or replace earlier uploads of the same "
+                   "campaigns.", zone=zone.code, found=total, limit=MAX_CAMPAIGNS_PER_ZONE,
+                   stored=len(stored), new=new)
+
+
 def _audit(action: str, user: User | None, zone: Zone, **detail) -> None:
     # At the command line (import, demo loader) the entry is the operator's ("cli").
     audit(action, user=user, zone_id=zone.id, **detail)
@@ -181,6 +269,7 @@ def _audit(action: str, user: User | None, zone: Zone, **detail) -> None:
 def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | None,
            replace: bool, reference_date: dt.date | None) -> Upload:
     try:
+        _lock_zone(zone)
         older = _overlapping(zone, v)
         if older and not replace:
             what = (f"campaign(s) {', '.join(v.campaigns)}" if v.campaigns
@@ -192,6 +281,7 @@ def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | No
                 "again with 'replace' to replace it.",
                 upload_id=older[0].id, replace_required=True,
                 upload_ids=[u.id for u in older])
+        _refuse_campaign_overflow(zone, v, older)
         upload = Upload(
             zone_id=zone.id, user_id=getattr(user, "id", None), kind=v.kind,
             filename=(filename or "upload")[:255], sha256=sha256, row_count=len(v.frame),
@@ -219,6 +309,13 @@ def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | No
             select(Upload).where(Upload.zone_id == zone.id, Upload.sha256 == sha256))
         if first is not None:  # another upload of the same file won the race
             raise _duplicate_conflict(first) from None
+        raise
+    except OperationalError as exc:
+        db.session.rollback()
+        if "database is locked" in str(exc):  # SQLite: another upload held the write lock
+            raise ServiceUnavailable(
+                "Another upload is being stored right now. Upload the file again in a "
+                "minute.") from None
         raise
     except BaseException:
         db.session.rollback()
@@ -301,4 +398,5 @@ def _bulk_insert(table: Table, frame: pd.DataFrame, columns: tuple[str, ...], up
         write_chunk(connection, table, chunk, upload_id, zone_id)
 
 
-__all__ = ["ExtractInvalid", "import_extract", "store_frame", "zone_stage_list"]
+__all__ = ["ExtractInvalid", "ImportInProgress", "import_extract", "store_frame",
+           "zone_stage_list"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,16 @@ MAX_KEPT = 10_000
 MAX_TEXT = 64  # refs, campaign labels (the columns are String(64))
 MAX_COMMENT = 4000  # free-text exit-interview comments (a Text column)
 MIN_YEAR, MAX_YEAR = 1980, 2100
+#: Counts above this are refused (the count columns are 32-bit integers; the whole Belgian
+#: integrated police counts fewer than 50,000 staff, so a larger count is a typing error).
+MAX_COUNT = 1_000_000
+#: Earliest plausible dates: hires and exits (careers of serving and recently retired
+#: officers), and selection stages (campaign years start at MIN_YEAR).
+MIN_DATE = {"hire_date": dt.date(1950, 1, 1), "exit_date": dt.date(1950, 1, 1),
+            "date": dt.date(1950, 1, 1), "stage_date": dt.date(MIN_YEAR, 1, 1)}
+#: Campaigns in one upload: a zone runs a few campaigns a year; each stored campaign becomes
+#: an entry of every funnel page's catalogue, so a file with thousands is refused.
+MAX_CAMPAIGNS_PER_UPLOAD = 20
 
 
 # --- schemas (field declarations shared with the API) --------------------------------------
@@ -180,6 +191,42 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
+#: Where control (Cc), format (Cf) and separator (Zl, Zp) characters live: the BMP, plane 1
+#: and the tag block of plane 14 (scanning these, not all 1.1M code points, takes ~0.1 s).
+_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
+
+
+def _char_class(categories: set[str], keep: str = "", extra: str = "") -> re.Pattern:
+    chars = [chr(c) for plane in _PLANES for c in plane
+             if unicodedata.category(chr(c)) in categories and chr(c) not in keep]
+    return re.compile("[" + re.escape("".join(chars) + extra) + "]")
+
+
+_LABEL_FORBIDDEN: re.Pattern | None = None
+_COMMENT_FORBIDDEN: re.Pattern | None = None
+#: Bidirectional embeddings, overrides and isolates (they reorder how text is displayed).
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def forbidden_characters(comment: bool = False) -> re.Pattern:
+    """Characters refused in labels and references: control characters (C0, C1, DEL; line
+    breaks and tabs included), invisible format characters (bidi controls, zero-width
+    characters, soft hyphen, BOM) and line/paragraph separators. Free-text comments may hold
+    tabs and line breaks but no other control character and no bidi control."""
+    global _LABEL_FORBIDDEN, _COMMENT_FORBIDDEN
+    if _LABEL_FORBIDDEN is None:
+        _LABEL_FORBIDDEN = _char_class({"Cc", "Cf", "Zl", "Zp"})
+        _COMMENT_FORBIDDEN = _char_class({"Cc"}, keep="\t\n\r", extra=_BIDI)
+    return _COMMENT_FORBIDDEN if comment else _LABEL_FORBIDDEN
+
+
+def visible(text: str, comment: bool = False) -> str:
+    """``text`` with every forbidden character written as an escape (``\\u202e``), so an
+    error page or report shows it instead of being reordered or cut by it."""
+    return forbidden_characters(comment).sub(
+        lambda m: "\\n" if m.group() == "\n" else f"\\u{ord(m.group()):04x}", text)
+
+
 #: A spreadsheet formula: at the start (=, +, @, TAB, CR, or - before a letter or before a number
 #: followed by an operator, as in -1+1+cmd|' /C calc'!A0), or = / @ after a separator inside
 #: the cell (Excel may split the cell there). Ordinary minus signs ("- INP", "-1") pass.
@@ -187,7 +234,8 @@ _FORMULA = re.compile(r"^(?:[=+@\t\r]|-[A-Za-z(]|-[\d.,\s]*\d[\d.,\s]*[-+*/^&|!(
                       r"|[,;\t\r\n]\s*[=@]")
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-_THOUSANDS = re.compile(r"^\d{1,3}(?:([.,' ])\d{3})(?:\1\d{3})*$")
+_THOUSANDS = re.compile(r"^[0-9]{1,3}(?:([.,' ])[0-9]{3})(?:\1[0-9]{3})*$")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() accepts '²', which int() refuses
 
 
 def parse_dates(values: np.ndarray, allow_serial: bool) -> np.ndarray:
@@ -226,10 +274,10 @@ def parse_count(text: str) -> tuple[int | None, bool, bool]:
         return 0, False, True
     if SOURCE_MARKER.match(t):
         return None, True, True
-    if t.isdigit():
+    if _DIGITS.fullmatch(t):
         return int(t), False, True
     if _THOUSANDS.match(t):
-        return int(re.sub(r"\D", "", t)), False, True
+        return int(re.sub(r"[^0-9]", "", t)), False, True
     return None, False, False
 
 
@@ -293,6 +341,9 @@ def check_extract(frame: pd.DataFrame, kind: str, *, stages: Sequence[str] | Non
     cols = {c: frame[hs[0]] for c, hs in by_field.items()}
     allow_serial = frame.attrs.get("source_format") == "xlsx"
     ctx = _Ctx(frame.index, cols, mapping, sink, allow_serial, limit, stages)
+    for name in cols:
+        if name in _TEXT_FIELDS:
+            ctx.characters(name)
     out = pd.DataFrame(index=frame.index)
     if layout == "funnel":
         result = _funnel(ctx, out)
@@ -341,6 +392,9 @@ class _Ctx:
     allow_serial: bool
     limit: pd.Timestamp
     stages: tuple[str, ...]
+    #: field → distinct values already refused for a forbidden character (not re-reported
+    #: as unknown categories)
+    flagged: dict[str, set[str]] = field(default_factory=dict)
 
     def header(self, canonical: str) -> str:
         return next((h for h, c in self.mapping.items() if c == canonical), canonical)
@@ -364,6 +418,40 @@ class _Ctx:
             {"field": name, "max": max_length}))
         return s
 
+    def characters(self, name: str) -> None:
+        """Refuse control, line-break and bidi characters in a text or category column."""
+        if name not in self.cols:
+            return
+        comment = name == "exit_comment"
+        pattern = forbidden_characters(comment)
+        column = self.cols[name]
+        # One C-level scan of all distinct values first (the usual case: nothing found); a
+        # categorical column (the upload path) has them without a pass over the rows.
+        distinct = (column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype)
+                    else column.unique())
+        if " ".join(map(str, distinct)).isprintable():  # no Cc/Cf/Zl/Zp (nor other) in any
+            return
+        codes, uniques = _factorize(column)
+        hits = [pattern.search(u) for u in uniques]
+        bad = np.fromiter((h is not None for h in hits), bool, len(uniques))
+        if not bad.any():
+            return
+        self.flagged[name] = {u for u, b in zip(uniques, bad, strict=True) if b}
+        col = self.header(name)
+
+        def make(row: int, pos: int) -> Problem:
+            char = hits[codes[pos]].group()
+            code_point = f"U+{ord(char):04X}"
+            label = unicodedata.name(char, "control character")
+            return Problem(row, col, visible(str(uniques[codes[pos]])[:100], comment),
+                           "forbidden_character",
+                           f"The value in column {col!r} contains the invisible character "
+                           f"{code_point} ({label}). Line breaks, tabs, control characters and "
+                           "text-direction marks are not accepted here: retype the value.",
+                           {"field": name, "char": code_point})
+
+        self.sink.rows(bad[codes], self.index, make)
+
     def category(self, name: str, *, empty_is_none: bool = False,
                  resolve: Callable[[str], str | None] | None = None) -> pd.Series | None:
         """Map a category column to canonical values; unknown values are problems."""
@@ -373,7 +461,8 @@ class _Ctx:
         resolve = resolve or (lambda v: canonical_value(name, v))
         mapped = np.array([None if (empty_is_none and u == "") else resolve(u) for u in uniques],
                           dtype=object)
-        unknown = np.array([m is None and not (empty_is_none and u == "")
+        flagged = self.flagged.get(name, set())
+        unknown = np.array([m is None and not (empty_is_none and u == "") and u not in flagged
                             for m, u in zip(mapped, uniques, strict=True)], dtype=bool)
         col = self.header(name)
         accepted = list(VALUE_FIELDS[name][0]) if name != "stage" else list(self.stages)
@@ -401,6 +490,8 @@ class _Ctx:
         blank = np.array([u == "" for u in uniques], dtype=bool)
         invalid = np.isnat(parsed) & ~blank
         future = ~np.isnat(parsed) & (parsed > self.limit.to_datetime64())
+        earliest = MIN_DATE[name]
+        early = ~np.isnat(parsed) & (parsed < np.datetime64(earliest))
         col = self.header(name)
         if required:
             self.sink.rows(blank[codes], self.index, lambda row, pos: Problem(
@@ -416,6 +507,11 @@ class _Ctx:
             row, col, str(uniques[codes[pos]]), "future_date",
             f"The date {uniques[codes[pos]]!r} in column {col!r} is in the future (after "
             f"{limit}). Check the date.", {"field": name, "limit": limit}))
+        self.sink.rows(early[codes], self.index, lambda row, pos: Problem(
+            row, col, str(uniques[codes[pos]]), "date_too_early",
+            f"The date {uniques[codes[pos]]!r} in column {col!r} is before "
+            f"{earliest.isoformat()}, the earliest accepted. Check the date.",
+            {"field": name, "min": earliest.isoformat()}))
         return pd.Series(parsed[codes], index=self.index)
 
     def counts(self, name: str) -> tuple[pd.Series, pd.Series] | None:
@@ -426,7 +522,13 @@ class _Ctx:
         values = np.array([p[0] for p in parsed], dtype=object)
         suppressed = np.array([p[1] for p in parsed], dtype=bool)
         invalid = np.array([not p[2] for p in parsed], dtype=bool)
+        too_big = np.array([p[0] is not None and p[0] > MAX_COUNT for p in parsed], dtype=bool)
+        values[too_big] = None
         col = self.header(name)
+        self.sink.rows(too_big[codes], self.index, lambda row, pos: Problem(
+            row, col, str(uniques[codes[pos]])[:100], "count_out_of_range",
+            f"{uniques[codes[pos]]!r} in column {col!r} is outside the allowed range: a count "
+            f"from 0 to {MAX_COUNT:,}.", {"field": name, "min": 0, "max": MAX_COUNT}))
         self.sink.rows(invalid[codes], self.index, lambda row, pos: Problem(
             row, col, str(uniques[codes[pos]])[:100], "invalid_count",
             f"{uniques[codes[pos]]!r} in column {col!r} is not a count. Expected a whole "
@@ -453,7 +555,8 @@ class _Ctx:
         years = np.full(n, -1, dtype=np.int64)
         if "campaign_year" in self.cols:
             codes, uniques = _factorize(self.cols["campaign_year"])
-            vals = np.array([int(u) if u.isdigit() else (-2 if u else -1) for u in uniques])
+            vals = np.array([int(u) if len(u) <= 6 and _DIGITS.fullmatch(u) else
+                             (-2 if u else -1) for u in uniques], dtype=np.int64)
             bad = (vals == -2) | ((vals >= 0) & ((vals < MIN_YEAR) | (vals > MAX_YEAR)))
             col = self.header("campaign_year")
             self.sink.rows(bad[codes], self.index, lambda row, pos: Problem(
@@ -482,6 +585,24 @@ class _Ctx:
                     "the year in the campaign name (e.g. 'INP 2024-1') or fill in the stage "
                     "dates.", {"campaign": str(camps[code]), "rows": len(rows)}))
         return pd.Series(years, index=self.index)
+
+
+#: Fields checked for forbidden characters: references, labels, categories, comments (dates,
+#: years and counts are refused by their own format checks).
+_TEXT_FIELDS = {"candidate_ref", "officer_ref", "campaign", "stage", "outcome",
+                "migration_background", "gender", "age_band", "rank", "exit_type",
+                "exit_reason", "exit_comment"}
+
+
+def _campaign_limit(ctx: _Ctx, campaigns: list[str]) -> None:
+    if len(campaigns) > MAX_CAMPAIGNS_PER_UPLOAD:
+        shown = ", ".join(repr(c) for c in campaigns[:5])
+        ctx.sink.add(Problem(
+            None, ctx.header("campaign"), None, "too_many_campaigns",
+            f"The file holds {len(campaigns):,} campaigns ({shown}, ...); at most "
+            f"{MAX_CAMPAIGNS_PER_UPLOAD} are accepted in one upload. Upload one file per "
+            "campaign or per year, and check the campaign column.",
+            {"found": len(campaigns), "limit": MAX_CAMPAIGNS_PER_UPLOAD}))
 
 
 def _label_year(label: str) -> int:
@@ -549,7 +670,9 @@ def _funnel(ctx: _Ctx, out: pd.DataFrame) -> Validated:
     _duplicates(ctx, out.drop(columns=["campaign_year"]), ["candidate_ref", "campaign", "stage"],
                 "duplicate_stage", "candidate, campaign and stage")
     ok_years = out["campaign_year"][out["campaign_year"] >= 0]
-    return Validated("funnel", "funnel", out, campaigns=sorted(out["campaign"].dropna().unique()),
+    campaigns = sorted(out["campaign"].dropna().unique())
+    _campaign_limit(ctx, campaigns)
+    return Validated("funnel", "funnel", out, campaigns=campaigns,
                      years=sorted({int(y) for y in ok_years.unique()}))
 
 
@@ -614,8 +737,10 @@ def _counts_funnel(ctx: _Ctx, out: pd.DataFrame) -> Validated:
     long["rank"] = None
     long["ref_date"] = pd.NaT
     ok_years = long["campaign_year"][long["campaign_year"] >= 0]
+    campaigns = sorted(out["campaign"].dropna().unique())
+    _campaign_limit(ctx, campaigns)
     return Validated("counts", "counts_funnel", long,
-                     campaigns=sorted(out["campaign"].dropna().unique()),
+                     campaigns=campaigns,
                      years=sorted({int(y) for y in ok_years.unique()}))
 
 

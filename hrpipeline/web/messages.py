@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import format_percent
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -152,7 +152,24 @@ PROBLEM_TEXTS = {
     "sheet_not_found": _l("This sheet does not exist in the workbook."),
     "file_too_large": _l("The file is larger than the upload limit; split it, e.g. one file "
                          "per campaign."),
-    "too_many_rows": _l("The file has more rows than allowed; split it."),
+    "too_many_rows": _l("%(file)s: more than %(limit)s data rows; split the file, e.g. one "
+                        "file per campaign or year."),
+    "too_many_columns": _l("%(file)s: %(found)s columns; at most %(limit)s columns are "
+                           "accepted. Remove the columns that are not needed, and any empty "
+                           "columns right of the data."),
+    "nul_character": _l("%(file)s: this row contains a NUL character (a zero byte), which "
+                        "would cut the cell short; export the file again or remove it."),
+    "forbidden_character": _l("This value contains the invisible character %(char)s (a "
+                              "control character, line break or text-direction mark); retype "
+                              "the value."),
+    "count_out_of_range": _l("This count is outside the allowed range, %(min)s to %(max)s."),
+    "date_too_early": _l("This date is before %(min)s, the earliest date accepted here."),
+    "too_many_campaigns": _l("The file holds %(found)s campaigns; at most %(limit)s are "
+                             "accepted in one upload. Upload one file per campaign or year, "
+                             "and check the campaign column."),
+    "too_many_campaigns_zone": _l("Zone %(zone)s would hold %(found)s campaigns; a zone may "
+                                  "hold at most %(limit)s. Check the campaign column, or "
+                                  "replace earlier uploads of the same campaigns."),
     "unknown_kind": _l("Unknown kind of extract."),
     "negative_count": _l("A count cannot be negative."),
     "not_a_count": _l("A whole number of zero or more is expected here."),
@@ -162,11 +179,24 @@ PROBLEM_TEXTS = {
 
 
 def problem_message(problem: dict[str, Any]) -> str:
-    """A translated explanation for one ingest problem, else its English message."""
+    """A translated explanation for one ingest problem, else its English message.
+
+    A text with placeholders (``%(limit)s``) is filled from the problem's ``params``, numbers
+    in the reader's number format; if a parameter is missing the English message is shown.
+    """
     text = PROBLEM_TEXTS.get(problem.get("code") or "")
-    if text is not None:
-        return str(text)
-    return str(problem.get("message") or problem.get("code") or "")
+    english = str(problem.get("message") or problem.get("code") or "")
+    if text is None:
+        return english
+    text = str(text)
+    if "%(" not in text:
+        return text
+    params = {k: format_decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v
+              for k, v in (problem.get("params") or {}).items()}
+    try:
+        return text % params
+    except (KeyError, TypeError, ValueError):
+        return english
 
 
 #: Data-quality advice codes from ``report.quality["advice"]``.

@@ -8,6 +8,7 @@ needs to see every problem at once. Every other domain error goes to the shared 
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ class UploadForm(FlaskForm):
 
 def _reports_dir() -> Path:
     path = Path(current_app.instance_path) / "problem_reports"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -60,7 +61,11 @@ def _save_problem_report(csv_bytes: bytes) -> str:
     for old in mine[: max(0, len(mine) - KEEP_REPORTS + 1)]:
         old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(16)
-    (directory / f"{current_user.id}-{token}.csv").write_bytes(csv_bytes)
+    # Owner-only (0600) from the moment it exists: reports quote the uploaded values.
+    fd = os.open(directory / f"{current_user.id}-{token}.csv",
+                 os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(csv_bytes)
     return token
 
 
@@ -74,7 +79,8 @@ def problem_rows(problems: list[Any]) -> list[dict[str, Any]]:
     """The problems as table rows, each message translated by its ``code`` where known."""
     rows = []
     for p in problems:
-        row = {k: _field(p, k) for k in ("row", "column", "value", "expected", "code", "message")}
+        row = {k: _field(p, k)
+               for k in ("row", "column", "value", "expected", "code", "message", "params")}
         row["text"] = problem_message(row)
         rows.append(row)
     return rows
@@ -91,7 +97,7 @@ def upload_new():
     status = 200
     if form.validate_on_submit():
         from hrpipeline.ingest.problems import problems_to_csv
-        from hrpipeline.ingest.store import import_extract
+        from hrpipeline.ingest.store import ImportInProgress, import_extract
 
         zone = resolve_zone(current_user, form.zone.data)
         upload_file = form.file.data
@@ -120,6 +126,9 @@ def upload_new():
         except Conflict as err:
             context.update(conflict=err.message, conflict_extra=err.extra)
             status = 409
+        except ImportInProgress:
+            context.update(busy=True)
+            status = 429
         else:
             context.update(stored=upload)
             form = UploadForm(formdata=None)

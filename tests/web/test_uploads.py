@@ -129,3 +129,71 @@ def test_history_paginates(client, hr, zones):
     second = client.get("/uploads?page=2").get_data(as_text=True)
     assert first.count("file_") == 25 and second.count("file_") == 5
     assert "Page 1 of 2" in first
+
+
+# --- issue 20: limits and hostile files through the form ------------------------------------
+def _wide_csv(columns: int) -> bytes:
+    return (";".join(f"k{i:05d}" for i in range(columns)) + "\n"
+            + ";".join("1" for _ in range(columns)) + "\n").encode()
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("nl", "breed.csv: 30.000 kolommen; hoogstens 200 kolommen worden aanvaard."),
+    ("fr", "breed.csv : 30\u202f000 colonnes ; au plus 200 colonnes sont acceptées."),
+    ("en", "breed.csv: 30,000 columns; at most 200 columns are accepted."),
+])
+def test_a_too_wide_file_is_refused_with_file_limit_and_finding_translated(
+        client, make_user, db_counts, language, expected):
+    login(client, make_user("hr_manager", ["ANT"], language=language))
+    before = db_counts()
+    response = post(client, _wide_csv(30_000), "breed.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert expected in body.replace("&#39;", "'")
+    assert db_counts() == before
+
+
+def test_out_of_range_counts_are_shown_with_row_column_and_range_in_dutch(client, make_user):
+    login(client, make_user("hr_manager", ["ANT"], language="nl"))
+    data = (b"Campagne;Fase;Herkomst;Geslaagd\r\n"
+            b"INP 2024-1;Sollicitatie;EU;3000000000\r\n")
+    response = post(client, data, "tellingen.csv", kind="counts")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Dit aantal ligt buiten het toegestane bereik, 0 tot 1.000.000." in body
+    assert "<td>2</td><td class=\"text\">Geslaagd</td>" in body
+
+
+def test_a_bidi_override_is_shown_escaped_never_as_the_character(client, hr):
+    rows = [r.replace("INP 2024-1", "INP\u202e 2024-1") for r in GOOD_FUNNEL_ROWS]
+    response = post(client, funnel_nl(rows, encoding="utf-8"), "bidi.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "\u202e" not in body
+    assert "INP\\u202e 2024-1" in body and "U+202E" in body
+
+
+def test_a_second_upload_while_one_runs_is_refused_with_a_translated_page(client, make_user,
+                                                                          db_counts):
+    from hrpipeline.ingest import store
+
+    user = make_user("hr_manager", ["ANT"], language="fr")
+    login(client, user)
+    before = db_counts()
+    with store._import_slot(user):
+        response = post(client, funnel_nl(GOOD_FUNNEL_ROWS), "a.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 429 and 'id="upload-busy"' in body
+    assert "Une de vos importations est encore en cours" in body.replace("&#39;", "'")
+    assert db_counts() == before
+
+
+def test_error_reports_are_owner_only_files(client, hr, app, tmp_path, monkeypatch):
+    # Reports quote the uploaded values: created 0600 in a 0700 directory (they were 0644).
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    post(client, (CORPUS / "bad_date.csv").read_bytes(), "bad_date.csv")
+    directory = tmp_path / "problem_reports"
+    reports = list(directory.glob(f"{hr.id}-*.csv"))
+    assert len(reports) == 1
+    assert reports[0].stat().st_mode & 0o777 == 0o600
+    assert directory.stat().st_mode & 0o777 == 0o700
