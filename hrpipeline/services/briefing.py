@@ -30,7 +30,7 @@ from typing import Any
 from hrpipeline.access import roles_with
 from hrpipeline.disclosure import SUPPRESSED, is_suppressed
 from hrpipeline.domain import KNOWN_BACKGROUNDS, NON_EU_BACKGROUND
-from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
+from hrpipeline.errors import Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from hrpipeline.models import User
 from hrpipeline.reporting import briefing as R
 from hrpipeline.services import funnel as funnel_service
@@ -301,7 +301,7 @@ def _retention(user: User, zone: str, lang: str) -> Any:
 
     try:
         return retention_report(user, zone, lang=lang)
-    except NotFound:  # no workforce extract for this zone
+    except (NotFound, ServiceUnavailable):  # no workforce extract, or none publishable now
         return None
 
 

@@ -38,6 +38,7 @@ from typing import Any
 import click
 import numpy as np
 import pandas as pd
+from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -47,6 +48,7 @@ from hrpipeline.analysis.themes import find_themes
 from hrpipeline.disclosure.lp import (
     SUPPRESSED,
     TOTAL,
+    DisclosureError,
     Policy,
     cell_key_from_str,
     cell_key_str,
@@ -67,7 +69,7 @@ from hrpipeline.domain import (
     KNOWN_BACKGROUNDS,
     RANKS,
 )
-from hrpipeline.errors import DomainError, NotFound, ValidationFailed
+from hrpipeline.errors import DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.models import ReleaseCache, SuppressionMemory, Upload, User, WorkforceRecord, Zone
 from hrpipeline.services.publish import (
@@ -447,15 +449,25 @@ def get_release() -> RetentionRelease:
             return _cache[cache_key]
     data = load_workforce()
     inner = count_tables(data)
-    flows = _protected("flows", inner["flows"], FLOW_DIMS, FLOW_LEVELS, pol, version,
-                       force=_small_hire_leavers(data, inner["flows"], pol))
-    tables = {
-        "flows": flows,
-        "stocks": _protected("stocks", inner["stocks"], STOCK_DIMS, STOCK_LEVELS, pol, version),
-        "ranks": _protected("ranks", inner["ranks"], RANK_DIMS, RANK_LEVELS, pol, version),
-        "reasons": _protected("reasons", inner["reasons"], REASON_DIMS, REASON_LEVELS, pol,
-                              version, force=_reason_totals_to_hide(flows)),
-    }
+    try:
+        flows = _protected("flows", inner["flows"], FLOW_DIMS, FLOW_LEVELS, pol, version,
+                           force=_small_hire_leavers(data, inner["flows"], pol))
+        tables = {
+            "flows": flows,
+            "stocks": _protected("stocks", inner["stocks"], STOCK_DIMS, STOCK_LEVELS, pol,
+                                 version),
+            "ranks": _protected("ranks", inner["ranks"], RANK_DIMS, RANK_LEVELS, pol, version),
+            "reasons": _protected("reasons", inner["reasons"], REASON_DIMS, REASON_LEVELS, pol,
+                                  version, force=_reason_totals_to_hide(flows)),
+        }
+    except DisclosureError as exc:
+        # A release that cannot be protected publishes nothing and says why (never a 500,
+        # never a partial table); the cause is logged for the administrators.
+        current_app.logger.error("retention release %s could not be protected: %s", version, exc)
+        raise ServiceUnavailable(
+            "The retention tables could not be protected for publication after the latest "
+            "upload, so nothing is shown. An administrator can find the cause in the log."
+        ) from exc
     release = RetentionRelease(version, data, tables)
     with _cache_lock:
         _cache[cache_key] = release

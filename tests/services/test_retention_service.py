@@ -403,3 +403,28 @@ def test_pool_first_year_exits_hidden_when_a_zone_is_small(workforce, make_user)
             assert is_suppressed(row["exits_12m"]), row
             checked += 1
     assert checked >= 1
+
+
+def test_a_release_that_cannot_be_protected_publishes_nothing_and_says_why(
+        app, zones, make_user, monkeypatch, client):
+    """Issue 20 item 3 / issue 14: a protection failure is a 503 with a reason on the page and
+    in the API, never a 500 or a partial table; the briefing goes on without retention."""
+    from hrpipeline.disclosure.lp import DisclosureError
+    from hrpipeline.errors import ServiceUnavailable
+    from hrpipeline.services import retention as service
+    from tests.web.conftest import as_user
+
+    plant_workforce(zones, make_user)
+    service.clear_cache()
+
+    def fail(*args, **kwargs):
+        raise DisclosureError("no cell left to hide")
+
+    monkeypatch.setattr(service, "_protected", fail)
+    user = make_user("diversity_officer", ["ANT"])
+    with pytest.raises(ServiceUnavailable):
+        service.retention_report(user, "ANT")
+    as_user(client, user)
+    page = client.get("/retention?zone=ANT")
+    assert page.status_code == 503
+    assert "could not be protected" in page.get_data(as_text=True)
