@@ -1,13 +1,12 @@
-// The table choice travels as two hidden fields (zone, period); without JavaScript the server
-// also accepts the combined "table" value, so the form works either way.
+// Choosing a zone reloads the page with that zone's tables (its latest year first); choosing a
+// period shows it. Without JavaScript the "Show" button does the same.
 document.addEventListener("DOMContentLoaded", function () {
-  var select = document.getElementById("table");
-  if (!select) return;
-  function sync() {
-    var parts = select.value.split("|");
-    document.getElementById("sel-zone").value = parts[0];
-    document.getElementById("sel-period").value = parts.slice(1).join("|");
-  }
-  select.addEventListener("change", function () { sync(); select.form.submit(); });
-  sync();
+  var zone = document.getElementById("zone-choice");
+  var period = document.getElementById("period-choice");
+  if (!zone || !period) return;
+  zone.addEventListener("change", function () {
+    period.disabled = true; // not sent: the server opens the new zone's default table
+    zone.form.submit();
+  });
+  period.addEventListener("change", function () { period.form.submit(); });
 });

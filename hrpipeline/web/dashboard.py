@@ -81,15 +81,25 @@ def _selection() -> Selection:
         raise BadSelection(_("Unknown view."))
     zone, period = request.args.get("zone"), request.args.get("period")
     if request.args.get("table"):
-        # The combined select value wins: without JavaScript the hidden fields keep the old one.
+        # An older combined value (bookmarked links) still works.
         zone, _sep, period = request.args["table"].partition("|")
     if zone is None and period is None:
-        return Selection(entries, entries[0] if entries else None, reference, view)
-    for entry in entries:
-        if entry.zone == zone and entry.period == period:
+        return Selection(entries, _default(entries) if entries else None, reference, view)
+    mine = [e for e in entries if e.zone == zone]
+    if mine and not period:
+        # A new zone was chosen: open its most informative table (the latest year).
+        return Selection(entries, _default(mine), reference, view)
+    for entry in mine:
+        if entry.period == period:
             return Selection(entries, entry, reference, view)
     # Same answer for "does not exist" and "not yours": probing reveals nothing.
     raise NotFound(_("This table is not among the tables you can open."))
+
+
+def _default(entries: list[CatalogueEntry]) -> CatalogueEntry:
+    """The latest year table (more people than any one campaign), else the first entry."""
+    years = [e for e in entries if e.period.startswith("year:")]
+    return max(years, key=lambda e: (e.year, e.zone != ALL)) if years else entries[0]
 
 
 def _report(selection: Selection):
@@ -104,9 +114,19 @@ def _report(selection: Selection):
 def _render(template: str, **context: Any):
     selection = _selection()
     zone_names = {z.code: z.name(str(get_locale())) for z in current_user_zones()}
-    choices = [(f"{e.zone}|{e.period}", entry_label(e, zone_names)) for e in selection.entries]
+    # Two short lists instead of one option per zone and campaign (a zone with hundreds of
+    # campaigns made every page heavy for all-zone users): the zones, then the chosen zone's
+    # tables.
+    zones: dict[str, str] = {}
+    for e in selection.entries:
+        zones.setdefault(e.zone, _("All zones (pooled)") if e.zone == ALL
+                         else zone_names.get(e.zone, e.zone))
+    current = selection.entry.zone if selection.entry is not None else None
+    choices = [(e.period, period_label(e.period)) for e in selection.entries
+               if e.zone == current]
     report = _report(selection) if selection.entry is not None else None
     return render_template(template, report=report, selection=selection, choices=choices,
+                           zone_choices=list(zones.items()),
                            view_labels=VIEW_LABELS, backgrounds=KNOWN_BACKGROUNDS, **context)
 
 

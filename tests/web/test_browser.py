@@ -72,9 +72,9 @@ def test_dashboard_selection_language_and_csv(page, live_app, users):
     page.click("nav.main-nav >> text=Funnel")
     page.wait_for_selector("#stage-table")
     assert "PZ Gent" in page.inner_text("h1")
-    # Changing the table submits the form (JavaScript) and shows the year table.
+    # Changing the period submits the form (JavaScript) and shows that table.
     with page.expect_navigation():
-        page.select_option("#table", "GNT|year:2024")
+        page.select_option("#period-choice", "year:2024")
     assert "Year 2024" in page.inner_text("h1")
     assert "period=year%3A2024" in page.url or "period=year:2024" in page.url
     with page.expect_download() as info:
@@ -96,9 +96,10 @@ def test_dashboard_selection_language_and_csv(page, live_app, users):
 def test_officer_cannot_reach_another_zone(page, live_app, users):
     sign_in(page, live_app, "div.gnt")
     page.goto(live_app.url + "/funnel")
-    options = page.locator("#table option")
-    values = options.evaluate_all("os => os.map(o => o.value)")
-    assert values and all(v.startswith("GNT|") for v in values)
+    zones = page.locator("#zone-choice option").evaluate_all("os => os.map(o => o.value)")
+    assert zones == ["GNT"]
+    periods = page.locator("#period-choice option").evaluate_all("os => os.map(o => o.value)")
+    assert periods and all(p.startswith(("year:", "campaign:")) for p in periods)
     response = page.goto(live_app.url + "/funnel?zone=ANT&period=campaign:2024-1")
     assert response.status in (403, 404)
     text = page.inner_text("main")

@@ -214,3 +214,22 @@ def test_csv_download_is_audited(client, officer, zones):
     entry = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "export_funnel"))
     assert (entry.user_id, entry.zone_id) == (officer.id, zones["ANT"].id)
     assert entry.detail["via"] == "web" and entry.detail["format"] == "csv"
+
+
+def test_selection_lists_zones_then_the_chosen_zones_tables(client, make_user, zones):
+    """Issue 20 item 9: one option per zone and campaign made every all-zone page heavy (3,000
+    one-row campaigns, 6,000 options, 5 s). Now the page lists the zones, then only the chosen
+    zone's tables; choosing a zone without a period opens its latest year."""
+    from tests.services.test_funnel_service import _insert, _plan
+
+    for i in range(12):
+        _insert(zones["ANT"], f"2024-{i + 1}", _plan(), f"{i:x}")
+    _insert(zones["GNT"], "2024-1", _plan(), "g")
+    user = make_user("diversity_officer", all_zones=True)
+    client.post("/login", data={"username": user.username,
+                                "password": "correct horse battery staple"})
+    page = client.get("/funnel?zone=GNT").get_data(as_text=True)
+    assert page.count('value="campaign:') == 1  # GNT's only campaign, not ANT's twelve
+    assert 'value="ANT"' in page and 'value="ALL"' in page
+    assert '<option value="year:2024" selected>' in page
+    assert client.get("/funnel?zone=GNT&period=campaign:2024-7").status_code == 404
