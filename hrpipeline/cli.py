@@ -103,7 +103,8 @@ def funnel_command(zone, period, campaign, year, reference, view, test, as_json)
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
     click.echo(f"{report.zone_label} / {report.period_label} · reference {reference} · "
-               f"view {view} · k = {report.k} (x = hidden)")
+               f"view {view} · counts rounded to a multiple of {report.k}, rates from the rounded "
+               "counts (x = hidden)")
     head = f"{'stage':<17}{'group':<19}{'entered':>8}{'passed':>8}{'failed':>8}{'withdrew':>9}" \
            f"{'pending':>8}{'rate':>8}"
     click.echo(head)
