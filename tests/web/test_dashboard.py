@@ -233,3 +233,29 @@ def test_selection_lists_zones_then_the_chosen_zones_tables(client, make_user, z
     assert 'value="ANT"' in page and 'value="ALL"' in page
     assert '<option value="year:2024" selected>' in page
     assert client.get("/funnel?zone=GNT&period=campaign:2024-7").status_code == 404
+
+
+def test_page_csv_and_api_show_the_same_rounded_counts(client, officer):
+    """One door: the page, its CSV download and the API answer carry the same published
+    numbers, every count a multiple of k."""
+    import csv
+    import io
+
+    columns = ["entered", "passed", "failed", "withdrew", "pending"]
+    html = client.get(f"/funnel?{ANT_CAMPAIGN}").get_data(as_text=True)
+    page = [[int(c.replace(",", "")) for c in r[2:7]] for r in _cells(html, "stage-table") if r]
+    text = client.get(f"/funnel.csv?{ANT_CAMPAIGN}").get_data(as_text=True)
+    body = [li for li in text.splitlines() if not li.startswith("#")]
+    reader = list(csv.DictReader(io.StringIO("\n".join(body).split("\n\n")[0])))
+    from_csv = [[int(r[c]) for c in columns] for r in reader]
+    assert page == from_csv and page
+    assert all(v % 5 == 0 for row in page for v in row)
+    # The API answer for the same table (a token of the same user).
+    from hrpipeline.services.tokens import issue_token
+
+    secret = issue_token(officer, "check")[1]
+    answer = client.get(f"/api/v1/funnel?{ANT_CAMPAIGN}",
+                        headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 200
+    api = [[r[c]["value"] for c in columns] for r in answer.get_json()["rows"]]
+    assert api == page
