@@ -259,3 +259,24 @@ def test_page_csv_and_api_show_the_same_rounded_counts(client, officer):
     assert answer.status_code == 200
     api = [[r[c]["value"] for c in columns] for r in answer.get_json()["rows"]]
     assert api == page
+
+
+@pytest.mark.parametrize(("lang", "heading"), [("en", "What needs attention"),
+                                               ("nl", "Wat aandacht vraagt"),
+                                               ("fr", "Ce qui demande de l’attention")])
+def test_what_needs_attention_comes_first_and_links_to_its_row(client, make_user, funnel_data,
+                                                               lang, heading):
+    """Issue 17 item 1: the problem stage is found without scrolling: a box above the tables
+    names the RED/AMBER stage and group, both pass rates and the reason, linking to the row."""
+    import html as html_lib
+
+    user = make_user("diversity_officer", ["ANT"], language=lang)
+    login(client, user)
+    page = html_lib.unescape(client.get(f"/funnel?{ANT_CAMPAIGN}").get_data(as_text=True))
+    assert page.index('id="attention"') < page.index('id="stage-table"')
+    box = page.split('id="attention"')[1].split("</section>")[0]
+    assert heading.replace("’", "'") in page.replace("’", "'")
+    links = re.findall(r'href="#(cmp-[^"]+)"', box)
+    assert "cmp-cognitive_test-non_eu_background" in links
+    for anchor in links:
+        assert f'id="{anchor}"' in page
