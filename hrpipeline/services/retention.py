@@ -387,6 +387,9 @@ class RetentionRelease:
 _cache: OrderedDict[tuple, RetentionRelease] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 4
+#: One builder per release at a time: the protection takes seconds, and several threads of a
+#: worker used to build the same release at once after an upload (issue 18).
+_build_locks: dict[tuple, threading.Lock] = {}
 
 
 def _policy_key(pol: Policy) -> str:
@@ -447,6 +450,21 @@ def get_release() -> RetentionRelease:
         if cache_key in _cache:
             _cache.move_to_end(cache_key)
             return _cache[cache_key]
+        build_lock = _build_locks.setdefault(cache_key, threading.Lock())
+    with build_lock:
+        with _cache_lock:
+            if cache_key in _cache:  # built by another thread while this one waited
+                return _cache[cache_key]
+        release = _build_release(version, pol)
+        with _cache_lock:
+            _cache[cache_key] = release
+            _build_locks.pop(cache_key, None)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return release
+
+
+def _build_release(version: str, pol: Policy) -> RetentionRelease:
     data = load_workforce()
     inner = count_tables(data)
     try:
@@ -468,12 +486,7 @@ def get_release() -> RetentionRelease:
             "The retention tables could not be protected for publication after the latest "
             "upload, so nothing is shown. An administrator can find the cause in the log."
         ) from exc
-    release = RetentionRelease(version, data, tables)
-    with _cache_lock:
-        _cache[cache_key] = release
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return release
+    return RetentionRelease(version, data, tables)
 
 
 def clear_cache() -> None:

@@ -428,3 +428,41 @@ def test_a_release_that_cannot_be_protected_publishes_nothing_and_says_why(
     page = client.get("/retention?zone=ANT")
     assert page.status_code == 503
     assert "could not be protected" in page.get_data(as_text=True)
+
+
+def test_concurrent_first_requests_build_the_release_once(app, zones, make_user, monkeypatch):
+    """Issue 18: after an upload, several threads asking for the retention page built the same
+    release at once. Now one builds and the others wait for it."""
+    import threading
+
+    from hrpipeline.services import retention as service
+
+    plant_workforce(zones, make_user)
+    service.clear_cache()
+    calls = []
+    real = service._build_release
+    started = threading.Event()
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        started.set()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_build_release", counting)
+    results, errors = [], []
+
+    def ask():
+        try:
+            with app.app_context():
+                results.append(service.get_release())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert errors == [] and len(results) == 4
+    assert len(calls) == 1
+    assert all(r is results[0] for r in results)
