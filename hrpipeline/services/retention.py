@@ -384,6 +384,8 @@ class RetentionRelease:
     tables: dict[str, PublishedCells]
 
 
+#: Exit types whose reasons are compared between groups (one type: no mixing of exit types).
+REASON_TEST_EXIT_TYPES: tuple[str, ...] = ("voluntary",)
 _cache: OrderedDict[tuple, RetentionRelease] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 4
@@ -965,13 +967,18 @@ def _reasons(release, zone, wf, ref_date, groups, pol):
             c = pub(("group", "reason"), group=g, reason=reason)
             rows.append({"group": g, "reason": reason, "count": c,
                          "share": _r(gate_rate(c, total, pol))})
-    res = exit_reasons(wf, WINDOW_START, ref_date, n_resamples=REASON_RESAMPLES)
+    # The test compares reasons within one exit type: across all exits, a group with more
+    # retirements "differs" in its reasons for that alone (issue 16 item 9). Exit interviews are
+    # about voluntary exits, so those are tested.
+    res = exit_reasons(wf, WINDOW_START, ref_date, n_resamples=REASON_RESAMPLES,
+                       exit_types=REASON_TEST_EXIT_TYPES)
     tested_hidden = any(is_suppressed(r["count"]) for r in rows
                         if r["group"] in res.tested_groups and r["reason"] in res.tested_reasons)
     test = {"test": res.test,
             "p_value": None if res.p_value is None else _p_text(gate_p(res.p_value,
                                                                        tested_hidden)),
-            "groups": ",".join(res.tested_groups)}
+            "groups": ",".join(res.tested_groups),
+            "exit_types": ",".join(REASON_TEST_EXIT_TYPES), "n_tested": res.n_tested}
     return rows, test
 
 

@@ -214,3 +214,25 @@ def test_exit_reasons_table_and_choice_of_test():
     assert small.test in {"fisher-exact", "fisher-freeman-halton-monte-carlo", "not testable"}
     one_group = exit_reasons(wf(rows[:10]), "2021-01-01", "2021-12-31")
     assert one_group.test == "not testable" and one_group.p_value is None
+
+
+def test_reasons_are_compared_within_one_exit_type():
+    """Issue 16 item 9: a group with more retirements 'differs' in its reasons across all exits
+    for that alone. Within voluntary exits the reasons are the same, and the test says so.
+    Reference: scipy.stats.chi2_contingency on the voluntary table, computed here by hand."""
+    from scipy.stats import chi2_contingency
+
+    rows = []
+    for g, retired in ((B, 40), (N, 2)):
+        for i in range(retired):
+            rows.append((f"{g}r{i}", g, "agent", "1990-01-01", "2021-05-01", "retirement",
+                         "retirement"))
+        for i, reason in enumerate(["workload"] * 20 + ["career"] * 20):
+            rows.append((f"{g}v{i}", g, "agent", "2015-01-01", "2021-05-01", "voluntary",
+                         reason))
+    everything = exit_reasons(wf(rows), "2021-01-01", "2021-12-31")
+    voluntary = exit_reasons(wf(rows), "2021-01-01", "2021-12-31", exit_types=("voluntary",))
+    assert everything.p_value < 0.001  # the retirements alone
+    assert voluntary.n_tested == 80 and "retirement" not in voluntary.tested_reasons
+    expected = chi2_contingency([[20, 20], [20, 20]], correction=False)[1]
+    assert voluntary.p_value == pytest.approx(1.0) and expected == pytest.approx(1.0)
