@@ -245,7 +245,9 @@ def periods(release_date: dt.date) -> list[Period]:
     for year in range(WINDOW_START.year, ref.year + 1):
         start = pd.Timestamp(year=year, month=1, day=1)
         end = min(pd.Timestamp(year=year, month=12, day=31), ref)
-        months = (end - start).days / (365.25 / 12) if end.month != 12 or end.day != 31 else 12.0
+        # Both ends are in the period (1 January to the reference date inclusive): days + 1.
+        months = ((end - start).days + 1) / (365.25 / 12) if end.month != 12 or end.day != 31 \
+            else 12.0
         label = str(year) if months == 12.0 else f"{year} (to {end.date().isoformat()})"
         if months > 0:
             out.append(Period(label, start, end, min(12.0, months)))
@@ -768,6 +770,16 @@ def _curve_at(curve: survival.PublishableKM, month: float) -> float | None:
     return curve.survival[idx]
 
 
+def _median_text(summary: dict[str, Any]) -> str:
+    """"not reached" only when the curve covers the follow-up; a curve cut short (too few at
+    risk) says where it stops (issue 16 item 10)."""
+    if summary["median_months"]:
+        return display(summary["median_months"])
+    if summary.get("truncated_at"):
+        return f"beyond {int(summary['truncated_at'])} months (curve stops there)"
+    return "not reached"
+
+
 def _median_from_curve(curve: survival.PublishableKM) -> float | None:
     for t, s in zip(curve.time, curve.survival, strict=True):
         if s <= 0.5:
@@ -1145,7 +1157,7 @@ def retention_command(zone: str, lang: str, as_json: bool) -> None:
     echo("\nSurvival (Kaplan-Meier, published curves only):")
     for s in report.km_summary:
         echo(f"  {s['group']:<19} {'published' if s['published'] else s['reason']:<28} "
-             f"median {display(s['median_months']) if s['median_months'] else 'not reached'}"
+             f"median {_median_text(s)}"
              f"  1-S(12) {_pct(s['attrition_12m'])}  1-S(24) {_pct(s['attrition_24m'])}")
     echo(f"  log-rank p {display(report.logrank.get('p_value'))}")
     for p in report.pairwise:

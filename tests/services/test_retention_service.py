@@ -466,3 +466,26 @@ def test_concurrent_first_requests_build_the_release_once(app, zones, make_user,
     assert errors == [] and len(results) == 4
     assert len(calls) == 1
     assert all(r is results[0] for r in results)
+
+
+def test_a_median_beyond_a_cut_curve_is_not_called_not_reached():
+    """Issue 16 item 10: 'not reached' was printed when the median lay beyond a curve cut short
+    for too few at risk."""
+    from hrpipeline.services.retention import _median_text
+
+    assert _median_text({"median_months": None, "truncated_at": 96.0}) == \
+        "beyond 96 months (curve stops there)"
+    assert _median_text({"median_months": None, "truncated_at": None}) == "not reached"
+    assert _median_text({"median_months": 41.0, "truncated_at": 96.0}) == "41.0"
+
+
+def test_part_year_annualisation_counts_both_ends():
+    """Issue 16 item 10: 1 January to 30 June 2026 is 181 days (both ends in the period), not
+    180: annualised over 181 / (365.25 / 12) months."""
+    import datetime as dt
+
+    from hrpipeline.services.retention import periods
+
+    last = periods(dt.date(2026, 6, 30))[-1]
+    assert last.months == pytest.approx(181 / (365.25 / 12))
+    assert periods(dt.date(2026, 12, 31))[-1].months == 12.0
