@@ -393,7 +393,7 @@ def build_briefing(user: User, zone: str, period: str, lang: str = "en") -> R.Br
     if not decision.benchmark_label:
         caveats.append(t["benchmark_none"])
 
-    attrition, findings = _attrition(retention, lang)
+    attrition, findings = _attrition(retention, lang, year)
     if retention is None:
         caveats.append(t["retention_na"])
         caveats.append(t["corps_na"])
@@ -429,15 +429,21 @@ def _corps_shares(retention: Any) -> dict[str, Any]:
     return {r["group"]: _pct(_gated(r["share"])) for r in rows if str(r.get("date")) == latest}
 
 
-def _attrition(retention: Any, lang: str) -> tuple[list[R.AttritionRow], list[str]]:
-    """Turnover (latest period) and first-year attrition (latest cohort with a value) per
-    group, and the findings, from the gated retention report; unknown shapes give an empty
-    section, never raw numbers."""
+def _attrition(retention: Any, lang: str, year: int | None = None
+               ) -> tuple[list[R.AttritionRow], list[str]]:
+    """Turnover of the briefing's year (never the window's average: a "Year 2025" briefing
+    showed the 2015–2026 average, issue 16 item 10) and first-year attrition (latest cohort
+    with a value) per group, and the findings, from the gated retention report; unknown shapes
+    give an empty section, never raw numbers."""
     if retention is None:
         return [], []
     turnover = [r for r in getattr(retention, "turnover", None) or [] if isinstance(r, dict)]
     first = [r for r in getattr(retention, "first_year", None) or [] if isinstance(r, dict)]
-    last_period = turnover[-1].get("period") if turnover else None
+    years = [str(r.get("period")) for r in turnover
+             if str(r.get("period", ""))[:4].isdigit() and "annual average" not in
+             str(r.get("period"))]
+    wanted = [p for p in years if year is not None and p.startswith(str(year))]
+    last_period = wanted[0] if wanted else (years[-1] if years and year is None else None)
     rows = []
     for g in KNOWN_BACKGROUNDS:
         t_row = next((r for r in turnover if r.get("period") == last_period

@@ -168,3 +168,17 @@ def test_flag_of_a_stratified_headline_says_strata_disagree(lang, words):
     (flag,) = service._flags([report], lang)
     assert words in flag.reason and flag.tier == "amber"
     assert "40" not in flag.reason  # the collapsed rate is not the verdict
+
+
+def test_a_year_briefing_shows_that_years_turnover_not_the_window_average():
+    """Issue 16 item 10: a "Year 2025" briefing showed the 2015-2026 average turnover."""
+    from types import SimpleNamespace
+
+    turnover = [{"period": p, "group": "non_eu_background", "turnover": v}
+                for p, v in (("2024", 0.08), ("2025", 0.12), ("2026 (to 2026-06-30)", 0.05),
+                             ("2015–2026 (annual average)", 0.07))]
+    report = SimpleNamespace(turnover=turnover, first_year=[], findings=[])
+    rows, _ = service._attrition(report, "en", 2025)
+    assert [r.turnover for r in rows] == [12.0]
+    rows, _ = service._attrition(report, "en", 2019)  # a year without a row: nothing shown
+    assert rows == []
