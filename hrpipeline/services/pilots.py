@@ -979,7 +979,8 @@ def _rate(s: Any, n: Any, pol) -> Any:
         return SUPPRESSED
     if n == 0:
         return None
-    return rounded(gate_rate(s, n, pol), 4, is_suppressed(gate_rate(s, n, pol)))
+    # Unrounded: the page rounds once (a rate rounded here and again there can be off by 0.1).
+    return gate_rate(s, n, pol)
 
 
 def _gap(a: Any, b: Any) -> Any:

@@ -617,12 +617,14 @@ class RetentionReport:
         return header + "\n".join(f"# {name}\n{text}" for name, text in parts)
 
 
-def _r(value: Any, digits: int = 4) -> Any:
+def _r(value: Any, digits: int | None = None) -> Any:
+    """A published statistic as a float; rounded only where a number of digits is given (rates
+    are left whole: the page rounds once, so 20/37 shows as 54.1 %, not 54.0 %)."""
     if value is None or is_suppressed(value):
         return value
     if isinstance(value, float) and math.isnan(value):
         return None
-    return round(float(value), digits)
+    return float(value) if digits is None else round(float(value), digits)
 
 
 def _primary(n: int, pol: Policy) -> bool:
