@@ -386,6 +386,10 @@ class RetentionRelease:
     tables: dict[str, PublishedCells]
 
 
+#: The Cox model uses covariates known at hire (not rank: recorded at exit or extract date).
+COX_COVARIATES: tuple[str, ...] = ("group", "gender")
+#: No hazard ratio for a level with fewer exits than this (Peduzzi et al. 1995's 10 events).
+COX_MIN_EVENTS_PER_LEVEL = 10
 #: Exit types whose reasons are compared between groups (one type: no mixing of exit types).
 REASON_TEST_EXIT_TYPES: tuple[str, ...] = ("voluntary",)
 _cache: OrderedDict[tuple, RetentionRelease] = OrderedDict()
@@ -849,16 +853,26 @@ def _survival_part(wf: pd.DataFrame, ref_date: dt.date, groups: list[str], pol: 
                 incidence.append({"group": g, "cause": cause, "month": month, "cif": value})
 
     cox_data = data[data[survival.GROUP].isin(KNOWN_BACKGROUNDS)]
-    cox_res = survival.cox_model(cox_data, references={survival.GROUP: reference})
+    # Covariates known at hire only: rank is recorded at exit or at the extract date, so
+    # promoted long-servers looked "protected" by their rank (issue 16 item 4).
+    cox_res = survival.cox_model(cox_data, covariates=COX_COVARIATES,
+                                 references={survival.GROUP: reference})
     terms = []
     for t in cox_res.terms:
         h = _primary(t.n, pol) or _primary(t.events, pol)
+        if t.events < COX_MIN_EVENTS_PER_LEVEL:
+            # Too few exits in this level for a hazard ratio worth reading (two officers of
+            # unknown gender gave HR 7.4): none is published.
+            terms.append({"covariate": t.covariate, "level": t.level, "reference": t.reference,
+                          "hazard_ratio": None, "lower": None, "upper": None, "p_value": None,
+                          "note": "too_few_exits"})
+            continue
         ci = gate_interval(t.lower, t.upper, h)
         terms.append({"covariate": t.covariate, "level": t.level, "reference": t.reference,
                       "hazard_ratio": rounded(t.hazard_ratio, 3, h),
                       "lower": SUPPRESSED if is_suppressed(ci) else round(ci[0], 3),
                       "upper": SUPPRESSED if is_suppressed(ci) else round(ci[1], 3),
-                      "p_value": _p_text(gate_p(t.p_value, h))})
+                      "p_value": _p_text(gate_p(t.p_value, h)), "note": None})
     cox = {"fitted": cox_res.fitted, "reason": cox_res.reason, "ties": cox_res.ties,
            "terms": terms}
     return {"km": km, "summary": summary, "logrank": logrank, "pairwise": pairwise,

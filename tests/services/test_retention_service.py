@@ -489,3 +489,19 @@ def test_part_year_annualisation_counts_both_ends():
     last = periods(dt.date(2026, 6, 30))[-1]
     assert last.months == pytest.approx(181 / (365.25 / 12))
     assert periods(dt.date(2026, 12, 31))[-1].months == 12.0
+
+
+def test_demo_cox_uses_covariates_known_at_hire_and_no_ratio_on_few_exits(demo_report):
+    """Issue 16 item 4: rank (recorded at exit or at the extract date) made promoted
+    long-servers look protected; a level with two officers gave HR 7.4. The model now uses
+    background and gender only, and shows no hazard ratio for a level with < 10 exits."""
+    from hrpipeline.services.retention import COX_MIN_EVENTS_PER_LEVEL
+
+    cox = demo_report.cox
+    assert cox["fitted"], cox
+    assert {t["covariate"] for t in cox["terms"]} <= {"group", "gender"}
+    assert any(t["covariate"] == "group" and t["hazard_ratio"] is not None for t in cox["terms"])
+    for t in cox["terms"]:
+        if t["note"] == "too_few_exits":
+            assert t["hazard_ratio"] is None and t["p_value"] is None
+    assert COX_MIN_EVENTS_PER_LEVEL == 10
