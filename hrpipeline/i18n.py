@@ -85,6 +85,27 @@ _LABELS = {
     "retirement": lazy_gettext("Retirement"),
     "mobility": lazy_gettext("Transfer to another zone"),
     "other": lazy_gettext("Other"),
+    # Gender, Cox factors, exit reasons and ranks: never a raw key on a page (issue 17).
+    "group": lazy_gettext("Background"),
+    "gender": lazy_gettext("Gender"),
+    "female": lazy_gettext("Woman"),
+    "male": lazy_gettext("Man"),
+    "x": lazy_gettext("Gender X (non-binary)"),
+    "other_exit": lazy_gettext("Any other exit"),
+    "workload": lazy_gettext("Workload"),
+    "career": lazy_gettext("Career prospects"),
+    "pay": lazy_gettext("Pay"),
+    "work_life_balance": lazy_gettext("Work-life balance"),
+    "team_climate": lazy_gettext("Team climate"),
+    "discrimination": lazy_gettext("Discrimination"),
+    "commute": lazy_gettext("Commute"),
+    "family": lazy_gettext("Family reasons"),
+    "health": lazy_gettext("Health"),
+    "agent": lazy_gettext("Constable (agent)"),
+    "inspector": lazy_gettext("Inspector"),
+    "chief_inspector": lazy_gettext("Chief inspector"),
+    "commissioner": lazy_gettext("Commissioner"),
+    "chief_commissioner": lazy_gettext("Chief commissioner"),
 }
 
 
