@@ -28,20 +28,12 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from bench.briefing import timed  # noqa: E402  (median of repeated runs)
 from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.disclosure.funnel import protect_funnel  # noqa: E402
 from hrpipeline.domain import DEFAULT_STAGES, KNOWN_BACKGROUNDS  # noqa: E402
 
 MIN_N = 20
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def _true_rows(counts):

@@ -235,8 +235,8 @@ def _analysis(scope: str):
     from hrpipeline.analysis.impact import clear_caches
     from hrpipeline.domain import DEFAULT_REFERENCE_GROUP
     from hrpipeline.services import funnel_data
-    from hrpipeline.services.funnel import _source_hidden, _stage_order
     from hrpipeline.services.publish import policy
+    from hrpipeline.services.releases import stage_order
 
     parts: dict[str, list[float]] = {"data_ms": [], "analyse_ms": []}
     # The service holds the zone (from the catalogue) when it reads its counts; loaded here
@@ -264,10 +264,10 @@ def _analysis(scope: str):
                               ignore_index=True)
         else:
             inner = funnel_data.funnel_counts(YEAR, zones=zones)
-        stages = _stage_order(inner)
+        stages = stage_order(sorted(inner["zone"].unique()), set(inner["stage"]))
         parts["data_ms"].append((time.perf_counter() - t0) * 1e3)
         counts = inner[inner["zone"] == ZONE] if scope == "zone" else inner
-        if _source_hidden(counts):
+        if counts["source_suppressed"].fillna(False).any():
             counts = counts[~counts["source_suppressed"].fillna(False)]
         counts = counts.assign(n=counts["n"].astype(int))
         analyse_funnel(counts[[*strata, "stage", "group", "outcome", "n"]], stages=stages,

@@ -35,18 +35,15 @@ def gate_rate(
     Example (k=5): ``gate_rate(12, 40) == 0.3``; ``gate_rate(3, 40)`` and ``gate_rate(0, 30)``
     are ``SUPPRESSED``; ``gate_rate(0, 60) == 0.0``.
     """
-    if numerator is SUPPRESSED or denominator is SUPPRESSED:
+    rate = published_rate(numerator, denominator, policy)
+    if rate is SUPPRESSED:
         return SUPPRESSED
     num, den = int(numerator), int(denominator)  # type: ignore[arg-type]
-    if num < 0 or den < 0 or num > den:
-        raise ValueError(f"not a proportion: {num}/{den}")
-    if den < policy.min_denominator:
-        return SUPPRESSED
     if policy.is_primary(num) or policy.is_primary(den - num):
         return SUPPRESSED
     if (num == 0 or num == den) and den < policy.extreme_rate_min_base:
         return SUPPRESSED
-    return num / den
+    return rate
 
 
 def gate_ratio(a: float | _Suppressed, b: float | _Suppressed) -> float | _Suppressed:
@@ -101,12 +98,13 @@ def gate_p(p: float | _Suppressed, inputs_hidden: bool) -> float | str | _Suppre
 
 
 def published_rate(numerator: int | _Suppressed, denominator: int | _Suppressed,
-                   policy: Policy = DEFAULT_POLICY) -> float | _Suppressed | None:
+                   policy: Policy = DEFAULT_POLICY) -> float | _Suppressed:
     """A rate of two **published** (already protected) counts.
 
     The counts are public, so their ratio tells nothing more: it is hidden only when an input
     is hidden or the denominator is under ``min_denominator`` (a rate on too few people is
-    not shown, however it was protected). ``None`` for 0/0.
+    not shown, however it was protected; ``min_denominator >= k >= 3``, so 0/0 is hidden too).
+    ``gate_rate`` adds the rules for counts that are not yet protected.
     Example: ``published_rate(15, 40) == 0.375``; ``published_rate(5, 15)`` is ``SUPPRESSED``.
     """
     if numerator is SUPPRESSED or denominator is SUPPRESSED:

@@ -15,9 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from hrpipeline.disclosure.lp import TOTAL
 from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed
-
-TOTAL = "__all__"
 
 
 @dataclass

@@ -4,7 +4,7 @@ Sources (never raw counts):
 
 * ``services.funnel.funnel_report`` (decision and retention views): shares per stage,
   flagged stages (RED / AMBER, top 6), unknown backgrounds, hidden-cell share, benchmark;
-* the protected funnel release of the year (``funnel.get_release``) for the totals of
+* the protected funnel release of the year (``releases.pool_release``) for the totals of
   applications and appointments (margins audited together with every other cell);
 * ``services.pilots.evaluate`` for pilots covering the zone (verdict; the effect only when it is
   published);
@@ -35,6 +35,7 @@ from hrpipeline.models import User
 from hrpipeline.reporting import briefing as R
 from hrpipeline.services import funnel as funnel_service
 from hrpipeline.services import pilots as pilot_service
+from hrpipeline.services import releases
 from hrpipeline.services.publish import policy
 from hrpipeline.services.scope import ALL, resolve_zone
 
@@ -227,7 +228,7 @@ def _num(value: Any, lang: str, unit: str = "") -> str:
 def _totals(report, zone: str, year: int) -> tuple[Any, Any]:
     """Applications (entered at the first stage) and appointments (entered at the last),
     read from the protected release (the published, rounded counts)."""
-    release = funnel_service.get_release(year)
+    release = releases.pool_release(year)
     first, last = report.stages[0], report.stages[-1]
 
     def value(stage: str) -> Any:

@@ -109,7 +109,7 @@ def load_demo(seed: int = 20261124, reset: bool = False) -> list[str]:
     lines.append(f"Pilots: {len(data.pilots)}")
 
     # Protect every zone-year release now, so the first page view does not wait for the audit.
-    from hrpipeline.services.funnel import warm_releases
+    from hrpipeline.services.releases import warm_releases
 
     for code, year, ms in warm_releases():
         lines.append(f"Protected funnel release {code} {year}: {ms / 1000:.1f} s")

@@ -43,16 +43,8 @@ from hrpipeline.services.publish import (
     rounded,
     to_json,
 )
-from hrpipeline.services.releases import (  # noqa: F401  (re-exported for older callers)
-    FunnelRelease,
-    data_version,
-    pool_release,
-    warm_releases,
-    zone_release,
-)
-from hrpipeline.services.releases import (
-    clear_cache as _clear_releases,
-)
+from hrpipeline.services.releases import FunnelRelease, pool_release, zone_release
+from hrpipeline.services.releases import clear_cache as _clear_releases
 from hrpipeline.services.scope import ALL, resolve_zone
 
 VIEWS = ("decision", "retention")
@@ -60,14 +52,6 @@ TESTS = ("fisher", "midp", "boschloo", "ztest")
 
 _representation_cache: OrderedDict[tuple, object] = OrderedDict()
 _cache_lock = threading.Lock()
-
-
-def get_zone_release(zone, year: int) -> FunnelRelease:
-    return zone_release(zone, year)
-
-
-def get_release(year: int) -> FunnelRelease:
-    return pool_release(year)
 
 
 def clear_cache() -> None:
@@ -183,8 +167,7 @@ def funnel_report(user: User, zone: str, period: str, *, reference: str = DEFAUL
     entry = funnel_data.find_entry(user, zone, period)
     if entry is None:
         raise NotFound(f"No published funnel table for {zone} / {period}.")
-    release = get_release(entry.year) if zone_obj is None else get_zone_release(
-        zone_obj, entry.year)
+    release = pool_release(entry.year) if zone_obj is None else zone_release(zone_obj, entry.year)
     counts, strata, pub, source_hidden = _select(release, entry)
     pol = policy()
     analysis_key = (entry.key, reference, test, pol.min_denominator)

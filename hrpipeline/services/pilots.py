@@ -590,7 +590,7 @@ def clear_cache() -> None:
 
 
 def _data_version() -> tuple:
-    from hrpipeline.services.funnel import data_version
+    from hrpipeline.services.releases import data_version
 
     return data_version()
 

@@ -32,11 +32,45 @@ from hrpipeline.models import CountRecord, ReleaseCache, Upload, Zone
 from hrpipeline.services import funnel_data
 from hrpipeline.services.publish import policy
 
-_CACHE_SIZE = 32
-_cache: OrderedDict[tuple, FunnelRelease] = OrderedDict()
-_cache_lock = threading.Lock()
-# One builder per release at a time: concurrent first requests wait for it, not rebuild it.
-_build_locks: dict[tuple, threading.Lock] = defaultdict(threading.Lock)
+
+class BuildOnce:
+    """A small LRU cache of releases, each built by one thread at a time.
+
+    Concurrent first requests for the same key wait for the one build instead of repeating it
+    (after an upload several threads used to protect the same release at once). Used for the
+    funnel releases here and for the retention release.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._values: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[Any, threading.Lock] = {}
+
+    def get(self, key: Any, build):
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._values:  # built by another thread while this one waited
+                    return self._values[key]
+            value = build()
+            with self._lock:
+                self._values[key] = value
+                self._building.pop(key, None)
+                while len(self._values) > self.size:
+                    self._values.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+_releases = BuildOnce(32)
 
 
 def disclosure_key() -> bytes:
@@ -136,28 +170,10 @@ class FunnelRelease:
         return int(sum(n is SUPPRESSED for n in c["n"]))
 
 
-def _stage_order(zone_codes: list[str], present: set[str]) -> list[str]:
+def stage_order(zone_codes: list[str], present: set[str]) -> list[str]:
+    """The zones' stage order, then any other stage present in the data (alphabetically)."""
     stages = funnel_data.zone_stages(sorted(zone_codes))
     return stages + sorted(present - set(stages))
-
-
-def _cached(key: tuple, build):
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        lock = _build_locks[key]
-    with lock:
-        with _cache_lock:
-            if key in _cache:
-                return _cache[key]
-        value = build()
-        with _cache_lock:
-            _cache[key] = value
-            _build_locks.pop(key, None)
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    return value
 
 
 def _policy_key(pol: Policy) -> str:
@@ -203,7 +219,7 @@ def zone_release(zone: Zone, year: int) -> FunnelRelease:
         inner = funnel_data.funnel_counts(year, zones=[zone])
         if inner.empty:
             raise NotFound(f"No funnel data for {zone.code} in {year}.")
-        stages = _stage_order([zone.code], set(inner["stage"]))
+        stages = stage_order([zone.code], set(inner["stage"]))
         key = f"funnel-memory:{zone.code}:{year}"
         history = _history(key, version, pol)
         published = protect_funnel(inner, stages, pol.k, disclosure_key(), history=history)
@@ -211,7 +227,7 @@ def zone_release(zone: Zone, year: int) -> FunnelRelease:
         return FunnelRelease(year=year, zones=[zone.code], published=published,
                              stages=stages, elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    return _cached((db.engine.url.render_as_string(), "zone", zone.code, year, version,
+    return _releases.get((db.engine.url.render_as_string(), "zone", zone.code, year, version,
                     pol, disclosure_key()), build)
 
 
@@ -227,12 +243,12 @@ def pool_release(year: int) -> FunnelRelease:
         cells = pd.concat([p.published.cells for p in parts], ignore_index=True)
         published = PublishedFunnel(
             cells=cells, segments=[s for p in parts for s in p.published.segments], base=pol.k,
-            stages=_stage_order([z.code for z in zones], set(cells["stage"])))
+            stages=stage_order([z.code for z in zones], set(cells["stage"])))
         return FunnelRelease(year=year, zones=[z.code for z in zones], published=published,
                              stages=published.stages,
                              elapsed_ms=sum(p.elapsed_ms for p in parts))
 
-    return _cached((db.engine.url.render_as_string(), "pool", year, data_version(), pol,
+    return _releases.get((db.engine.url.render_as_string(), "pool", year, data_version(), pol,
                     disclosure_key()), build)
 
 
@@ -247,8 +263,7 @@ def warm_releases() -> list[tuple[str, int, float]]:
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _releases.clear()
 
 
 # --- tables protected by cell suppression (retention) ----------------------------------------

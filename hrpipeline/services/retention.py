@@ -80,7 +80,7 @@ from hrpipeline.services.publish import (
     rounded,
     to_json,
 )
-from hrpipeline.services.releases import PublishedCells, data_version
+from hrpipeline.services.releases import BuildOnce, PublishedCells, data_version
 from hrpipeline.services.scope import resolve_zone
 
 WINDOW_START = dt.date(2015, 1, 1)
@@ -392,12 +392,10 @@ COX_COVARIATES: tuple[str, ...] = ("group", "gender")
 COX_MIN_EVENTS_PER_LEVEL = 10
 #: Exit types whose reasons are compared between groups (one type: no mixing of exit types).
 REASON_TEST_EXIT_TYPES: tuple[str, ...] = ("voluntary",)
-_cache: OrderedDict[tuple, RetentionRelease] = OrderedDict()
-_cache_lock = threading.Lock()
-_CACHE_SIZE = 4
-#: One builder per release at a time: the protection takes seconds, and several threads of a
-#: worker used to build the same release at once after an upload (issue 18).
-_build_locks: dict[tuple, threading.Lock] = {}
+_cache_lock = threading.Lock()  # the report cache below
+#: The joint release per data version, built by one thread at a time (the protection takes
+#: seconds; several threads of a worker used to build it at once after an upload, issue 18).
+_releases = BuildOnce(4)
 
 
 def _policy_key(pol: Policy) -> str:
@@ -453,23 +451,8 @@ def get_release() -> RetentionRelease:
     """
     pol = policy()
     version = data_version()
-    cache_key = (db.engine.url.render_as_string(), version, pol)
-    with _cache_lock:
-        if cache_key in _cache:
-            _cache.move_to_end(cache_key)
-            return _cache[cache_key]
-        build_lock = _build_locks.setdefault(cache_key, threading.Lock())
-    with build_lock:
-        with _cache_lock:
-            if cache_key in _cache:  # built by another thread while this one waited
-                return _cache[cache_key]
-        release = _build_release(version, pol)
-        with _cache_lock:
-            _cache[cache_key] = release
-            _build_locks.pop(cache_key, None)
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    return release
+    return _releases.get((db.engine.url.render_as_string(), version, pol),
+                         lambda: _build_release(version, pol))
 
 
 def _build_release(version: str, pol: Policy) -> RetentionRelease:
@@ -498,8 +481,8 @@ def _build_release(version: str, pol: Policy) -> RetentionRelease:
 
 
 def clear_cache() -> None:
+    _releases.clear()
     with _cache_lock:
-        _cache.clear()
         _reports.clear()
 
 

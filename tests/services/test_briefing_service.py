@@ -25,6 +25,7 @@ from hrpipeline.reporting.briefing import format_value
 from hrpipeline.services import briefing as service
 from hrpipeline.services import funnel as funnel_service
 from hrpipeline.services import pilots as pilot_service
+from hrpipeline.services import releases
 
 PLANTED = 3
 #: Two demo zones keep the year's suppression audit (LP) small enough for a fast test; the
@@ -89,7 +90,7 @@ def test_briefing_pdf_from_demo_data(demo, make_user, tmp_path):
     text = _text(pdf)
 
     # Headline numbers equal the gated sources, printed in Dutch conventions.
-    release = funnel_service.get_release(2025)
+    release = releases.pool_release(2025)
     applications = release.value(("zone", "stage"), zone="ANT", stage=report.stages[0])
     assert not is_suppressed(applications)
     assert format_value(applications, "", "nl") in text
