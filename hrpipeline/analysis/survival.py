@@ -758,7 +758,8 @@ class LifeTableRow:
 
 
 def life_table(at_risk: Sequence[int], exits_by_cause: Sequence[dict[str, int]],
-               width: float = 12.0, alpha: float = 0.05) -> list[LifeTableRow]:
+               width: float = 12.0, alpha: float = 0.05,
+               extra_variance: Sequence[float] | None = None) -> list[LifeTableRow]:
     """Survival and cumulative incidence at the ends of equal intervals of service, from counts.
 
     ``at_risk[j]``: officers in service at the start of interval *j* among the cohorts followed
@@ -771,6 +772,9 @@ def life_table(at_risk: Sequence[int], exits_by_cause: Sequence[dict[str, int]],
         Var log S(j) = sum_i d_i / (n_i (n_i - d_i))                    (Greenwood 1926)
         CI: S^exp(±z sqrt(V) / log S)  (the log(-log) interval; lifelines' default)
         CIF_k(j) = sum_{i <= j} S(i-1) d_ki / n_i                         (Aalen-Johansen)
+
+    ``extra_variance[j]``: a variance to add to q_j = d_j / n_j beyond sampling, e.g. from
+    rounding the counts (it enters Var log S as extra_j / (1 - q_j)^2, the delta method).
 
     Example: n = (100, 80), d = (10, 8) → S = 0.9, 0.81. Stops at the first interval with
     nobody at risk.
@@ -786,7 +790,8 @@ def life_table(at_risk: Sequence[int], exits_by_cause: Sequence[dict[str, int]],
         for cause, dk in by_cause.items():
             cif[cause] += s * dk / n
         s *= 1 - d / n
-        var = var + d / (n * (n - d)) if d < n else math.inf
+        extra = extra_variance[j] if extra_variance is not None else 0.0
+        var = var + d / (n * (n - d)) + extra / (1 - d / n) ** 2 if d < n else math.inf
         if 0 < s < 1 and math.isfinite(var):
             half = z * math.sqrt(var) / math.log(s)
             lower, upper = s ** math.exp(-half), s ** math.exp(half)

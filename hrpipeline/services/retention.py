@@ -677,8 +677,9 @@ def _service_year_counts(leaves: pd.DataFrame, year: int, ref_year: int):
     left = hired[((hired["exit_year"] == first) & (hired["after_anniversary"] == 1))
                  | ((hired["exit_year"] == first + 1) & (hired["after_anniversary"] == 0))]
     causes = _cause(left["exit_type"])
-    return _sum(at_risk), {str(c): int(v) for c, v in
-                           left.groupby(causes)["published"].sum().items() if v}
+    return (_sum(at_risk), {str(c): int(v) for c, v in
+                            left.groupby(causes)["published"].sum().items() if v},
+            hired["start"].nunique())
 
 
 def _life_tables(release: RetentionRelease, zone: str | None, groups: list[str], pol: Policy):
@@ -694,12 +695,16 @@ def _life_tables(release: RetentionRelease, zone: str | None, groups: list[str],
         part = leaves[leaves["group"] == g]
         counts = [_service_year_counts(part, j, ref_year) for j in range(1, LIFE_TABLE_YEARS + 1)]
         shown = []
-        for n, d in counts:
+        for n, d, cohorts in counts:
             if n < pol.min_denominator:
                 break
-            shown.append((n, d))
-        rows = survival.life_table([n for n, _ in shown], [d for _, d in shown])
-        out[g] = rows
+            shown.append((n, d, cohorts))
+        # Rounding is part of the uncertainty: each cohort's exits in the year are one rounded
+        # block, unbiased with a variance of at most k²/4 (Hundepool et al. 2012, §5.4), so
+        # q = d / n gets up to cohorts × k² / (4 n²) more variance than sampling alone.
+        extra = [c * pol.k ** 2 / (4 * n ** 2) for n, _d, c in shown]
+        out[g] = survival.life_table([n for n, _d, _c in shown], [d for _n, d, _c in shown],
+                                     extra_variance=extra)
     return out
 
 
@@ -872,10 +877,16 @@ def _logrank(data: pd.DataFrame, reference: str, pol: Policy, horizon: str):
     pairwise = []
     for pw in lr.pairwise:
         h = hidden(pw.group, pw.reference)
+        # The direction of a difference is the test's own (more exits observed than expected
+        # under no difference, or fewer), never read off a rounded display figure (issue 16
+        # item 1: a headline read off a display curve reversed a finding).
+        o, e = lr.observed.get(pw.group), lr.expected.get(pw.group)
         pairwise.append({"horizon": horizon, "group": pw.group, "reference": pw.reference,
                          "p_value": _p_text(gate_p(pw.p_value, h)),
                          "p_holm": _p_text(gate_p(pw.p_holm, h)),
-                         "p_band": coarsen_p(pw.p_holm)})
+                         "p_band": coarsen_p(pw.p_holm),
+                         "direction": None if o is None or e is None or o == e
+                         else ("more" if o > e else "less")})
     return overall, pairwise
 
 
@@ -944,14 +955,13 @@ def _findings(lang: str, reference: str, summary, pairwise, representation, benc
         g = pw["group"]
         fmt = {"g": names.get(g, g), "ref": names.get(reference, reference)}
         mine = by_group.get(g)
-        a_g = None if mine is None else mine["attrition_24m"]
-        a_r = None if ref is None else ref["attrition_24m"]
         band = pw["p_band"]
-        if a_g is None or a_r is None or is_suppressed(pw["p_holm"]):
+        if mine is None or ref is None or not mine["published"] or not ref["published"] \
+                or is_suppressed(pw["p_holm"]):
             out.append(texts["too_few"].format(**fmt))
-        elif band != "≥ 0.05" and a_g > a_r:
+        elif band != "≥ 0.05" and pw.get("direction") == "more":
             out.append(texts["leave_more"].format(p=band, **fmt))
-        elif band != "≥ 0.05" and a_g < a_r:
+        elif band != "≥ 0.05" and pw.get("direction") == "less":
             out.append(texts["leave_less"].format(p=band, **fmt))
         else:
             out.append(texts["no_difference"].format(p=band, **fmt))
