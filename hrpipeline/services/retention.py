@@ -51,7 +51,6 @@ from hrpipeline.disclosure.lp import (
     gate_interval,
     gate_p,
     is_suppressed,
-    protect,
 )
 from hrpipeline.disclosure.retention import (
     PRE_WINDOW,
@@ -59,6 +58,7 @@ from hrpipeline.disclosure.retention import (
     PublishedRetention,
     protect_retention,
 )
+from hrpipeline.disclosure.rounding import cell_key, round_count
 from hrpipeline.domain import (
     BACKGROUNDS,
     BELGIAN_ORIGIN,
@@ -403,13 +403,15 @@ class RetentionReport:
     definitions: dict[str, str] = field(default_factory=dict)
 
     TURNOVER_COLUMNS = ("period", "group", "headcount_start", "headcount_end",
-                        "average_headcount", "leavers", *(f"leavers_{t}" for t in EXIT_TYPES),
+                        "average_headcount", "hires", "leavers", *(f"leavers_{t}" for t in EXIT_TYPES),
                         "turnover", *(f"turnover_{t}" for t in EXIT_TYPES))
     REPRESENTATION_COLUMNS = ("date", "rank", "group", "count", "total", "share",
                               "benchmark_share", "gap_points", "benchmark_label")
     KM_SUMMARY_COLUMNS = ("group", "published", "reason", "median_months",
-                          "attrition_12m", "attrition_24m", "truncated_at")
-    KM_COLUMNS = ("group", "month", "survival", "lower", "upper", "at_risk")
+                          "attrition_12m", "attrition_12m_lower", "attrition_12m_upper",
+                          "attrition_24m", "attrition_24m_lower", "attrition_24m_upper",
+                          "truncated_at")
+    KM_COLUMNS = ("group", "month", "survival", "lower", "upper", "at_risk", "exits")
     LOGRANK_COLUMNS = ("horizon", "group", "reference", "p_value", "p_holm")
     FIRST_YEAR_COLUMNS = ("cohort", "group", "hires", "exits_12m", "attrition", "lower",
                           "upper", "note")
@@ -442,13 +444,19 @@ class RetentionReport:
                        "rows": rows(self.themes.get("rows", []))},
             "findings": self.findings, "definitions": self.definitions,
             "suppression": {"symbol": "x", "k": self.k,
-                            "rule": "counts 1..k-1 and rates on fewer than "
-                                    f"{self.min_denominator} persons are hidden"},
+                            "rule": f"rates on fewer than {self.min_denominator} persons are "
+                                    "hidden"},
+            "rounding": {"base": self.k, "method": "controlled random rounding of cohort "
+                         "chains (docs/disclosure-control.md)",
+                         "note": f"every count is rounded to a multiple of {self.k}; rates "
+                                 "are computed from the rounded counts"},
         }
 
     def to_csv(self) -> str:
         header = csv_comment(f"Retention {self.zone_label}, {self.window_start} to "
-                             f"{self.reference_date}; x = hidden to protect privacy (k = {self.k})")
+                             f"{self.reference_date}; counts rounded to multiples of {self.k}, "
+                             f"rates from rounded counts; x = rate on fewer than "
+                             f"{self.min_denominator} persons")
         parts = [
             ("turnover", csv_text(self.turnover, self.TURNOVER_COLUMNS)),
             ("representation", csv_text(self.representation + self.representation_by_rank,
@@ -927,21 +935,19 @@ def _themes(wf: pd.DataFrame, ref_date: dt.date, pol: Policy) -> dict[str, Any]:
     res = find_themes(left["exit_comment"], left["migration_background"], k=pol.k)
     if res.status != "ok" or not res.themes:
         return {"status": res.status, "message": res.message, "rows": []}
-    inner = pd.DataFrame([(str(t.theme_id), g, c) for t in res.themes
-                          for g, c in t.by_group.items()], columns=["theme", "group", "n"])
-    protected = protect(inner, ("theme", "group"), (("theme", "group"), ("theme",)), pol)
+    # Each theme × group count is rounded to base k with a key of its identity and value (the
+    # theme table is linked to no other table); a theme's total is the sum of its published
+    # cells, so the table adds up and no total is rounded twice.
+    secret = disclosure_key()
     rows = []
     for t in res.themes:
-        for g in t.by_group:
-            rows.append({"theme": t.theme_id,
-                         "top_terms": "" if t.suppressed else ", ".join(t.top_terms),
-                         "group": g,
-                         "count": protected.value(("theme", "group"), theme=str(t.theme_id),
-                                                  group=g)})
-        rows.append({"theme": t.theme_id,
-                     "top_terms": "" if t.suppressed else ", ".join(t.top_terms),
-                     "group": "all", "count": protected.value(("theme",),
-                                                              theme=str(t.theme_id))})
+        terms = "" if t.suppressed else ", ".join(t.top_terms)
+        cells = {g: round_count(int(c), pol.k, cell_key(secret, ("theme", t.theme_id, g), int(c)))
+                 for g, c in t.by_group.items()}
+        for g, c in cells.items():
+            rows.append({"theme": t.theme_id, "top_terms": terms, "group": g, "count": c})
+        rows.append({"theme": t.theme_id, "top_terms": terms, "group": "all",
+                     "count": sum(cells.values())})
     return {"status": res.status, "message": "", "rows": rows}
 
 
@@ -1058,7 +1064,7 @@ def _build_report(release: RetentionRelease, zone: str, zone_obj: Zone | None, l
 @click.option("--lang", type=click.Choice(["nl", "fr", "en"]), default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 def retention_command(zone: str, lang: str, as_json: bool) -> None:
-    """Print the gated retention tables of one zone (x = hidden to protect privacy)."""
+    """Print the protected retention tables of one zone (counts rounded; x = too few)."""
     from hrpipeline.services.scope import OPERATOR
 
     try:
@@ -1070,7 +1076,8 @@ def retention_command(zone: str, lang: str, as_json: bool) -> None:
         return
     echo = click.echo
     echo(f"Retention {report.zone_label}: {report.window_start} to {report.reference_date} "
-         f"(x = hidden, k = {report.k})")
+         f"(counts rounded to multiples of {report.k}; x = rate on fewer than "
+         f"{report.min_denominator})")
     echo("\nTurnover (annualised) by period and group:")
     echo(f"  {'period':<22}{'group':<19}{'avg hc':>8}{'leavers':>8}{'resign':>7}{'dismiss':>8}"
          f"{'retire':>7}{'mobil':>6}{'turnover':>9}")
@@ -1079,7 +1086,7 @@ def retention_command(zone: str, lang: str, as_json: bool) -> None:
              f"{display(r['leavers']):>8}{display(r['leavers_voluntary']):>7}"
              f"{display(r['leavers_involuntary']):>8}{display(r['leavers_retirement']):>7}"
              f"{display(r['leavers_mobility']):>6}{_pct(r['turnover']):>9}")
-    echo("\nSurvival (Kaplan-Meier, published curves only):")
+    echo("\nSurvival (life table from the rounded counts):")
     for s in report.km_summary:
         echo(f"  {s['group']:<19} {'published' if s['published'] else s['reason']:<28} "
              f"median {_median_text(s)}"

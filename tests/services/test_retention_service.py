@@ -30,7 +30,8 @@ REFERENCE_DATE = dt.date(2025, 6, 30)
 SECRET_COMMENT = "Mijn chef Zebrafishkowalczyk noemde mij elke nachtdienst een quotum-agent"
 SECRET_WORD = "zebrafishkowalczyk"
 #: Count-valued fields of the report (everything else is a rate, p-value, month or label).
-COUNT_KEYS = {"count", "total", "leavers", "headcount_start", "headcount_end", "hires",
+COUNT_KEYS = {"count", "total", "leavers", "headcount_start", "headcount_end", "hires", "at_risk",
+              "exits",
               "exits_12m", *(f"leavers_{t}" for t in
                              ("voluntary", "involuntary", "retirement", "mobility", "other"))}
 
