@@ -9,8 +9,9 @@ Utility, on the demo data, as an all-zone reader sees it (the service's own repo
   the share that publishes a decision pass rate (ANT 2024, GNT 2024, the ALL 2024 pool);
   of the focal comparisons with ≥ 20 true decisions on both sides, the share that publishes
   an impact ratio and a tier (and the share whose tier is not GREY);
-* retention: of the yearly turnover rates (zone × group × year) on a true average headcount
-  ≥ 20, the share published;
+* retention: of the yearly turnover rates (zone × group × full year) on a true average
+  headcount ≥ 20, the share published and their mean absolute error; the error of the 12- and
+  24-month attrition of the published life tables;
 * accuracy: mean absolute error of the published pass rates against the true ones.
 
 Speed: protecting a zone-year release and the all-zone year release (median of --repeat),
@@ -93,12 +94,22 @@ def funnel_utility(zone: str, year: int) -> dict[str, float]:
 
 
 def retention_utility() -> dict[str, float]:
+    """Yearly turnover rates (zone × group × full year) on a true average headcount >= 20:
+    the share published and the mean absolute error of the published rates against the true
+    CIPD rate; and the 12- and 24-month attrition of each zone × group life table against the
+    same life table on the true counts."""
     from hrpipeline.services import retention as R
     from hrpipeline.services.scope import OPERATOR
 
-    data = R.load_workforce()
+    release = R.get_release()
+    data = release.data
     frame = data.frame
+    true_leaves = release.protected.leaves.copy()
+    true_leaves["published"] = true_leaves["n"]
+    true_leaves["start"] = true_leaves["cohort"].map(
+        lambda c: 0 if c == R.PRE_WINDOW else int(c))
     eligible = published = 0
+    errors, attrition_errors = [], []
     for zone in sorted(frame["zone"].unique()):
         report = R.retention_report(OPERATOR, zone)
         mine = frame[frame["zone"] == zone]
@@ -106,17 +117,41 @@ def retention_utility() -> dict[str, float]:
             if row["group"] == "all" or "annual average" in str(row["period"]):
                 continue
             p = next((p for p in R.periods(data.release_date) if p.label == row["period"]), None)
-            if p is None:
+            if p is None or p.months != 12.0:
                 continue
-            g = mine[mine["group"] == row["group"]] if "group" in mine else mine[
-                mine["migration_background"] == row["group"]]
+            g = mine[mine["migration_background"] == row["group"]]
             start = int(R._in_service(g, p.start - R.pd.Timedelta(days=1)).sum())
             end = int(R._in_service(g, p.end).sum())
             if (start + end) / 2 < MIN_N:
                 continue
             eligible += 1
-            published += not is_suppressed(row["turnover"]) and row["turnover"] is not None
-    return {"rates": eligible, "published": published / eligible if eligible else float("nan")}
+            shown = not is_suppressed(row["turnover"]) and row["turnover"] is not None
+            published += shown
+            if shown:
+                left = int(g["exit_date"].between(p.start, p.end).sum())
+                errors.append(abs(row["turnover"] - left / ((start + end) / 2)) * 100)
+        truth = R._life_tables(_TrueRelease(release, true_leaves), zone, report.groups,
+                               release.policy)
+        for s in report.km_summary:
+            rows = {int(r.end): r for r in truth.get(s["group"], [])}
+            for months, key in ((12, "attrition_12m"), (24, "attrition_24m")):
+                if s[key] is not None and months in rows:
+                    attrition_errors.append(abs(s[key] - (1 - rows[months].survival)) * 100)
+    return {"rates": eligible, "published": published / eligible if eligible else float("nan"),
+            "mae_points": statistics.mean(errors) if errors else float("nan"),
+            "attrition_mae_points": (statistics.mean(attrition_errors) if attrition_errors
+                                     else float("nan")),
+            "attrition_n": len(attrition_errors)}
+
+
+class _TrueRelease:
+    """The release with its true leaf counts in place of the published ones (bench only)."""
+
+    def __init__(self, release, leaves):
+        self.data, self.leaves = release.data, leaves
+
+    def zone_leaves(self, zone):
+        return self.leaves if zone is None else self.leaves[self.leaves["zone"] == zone]
 
 
 def scaling(repeat: int) -> list[tuple[int, int, float]]:
@@ -167,7 +202,9 @@ def main() -> None:
                   f" (not GREY: {u['tiers_not_grey']:.1%})")
         r = retention_utility()
         print(f"retention: yearly turnover rates published {r['published']:6.1%} of "
-              f"{r['rates']} (zone x group x year, average headcount >= {MIN_N})")
+              f"{r['rates']} (zone x group x year, average headcount >= {MIN_N}); mean abs "
+              f"error {r['mae_points']:.2f} points; 12/24-month attrition of {r['attrition_n']}"
+              f" life tables: mean abs error {r['attrition_mae_points']:.2f} points")
 
         print("== speed ==")
         ant = Zone.query.filter_by(code="ANT").one()
@@ -185,6 +222,14 @@ def main() -> None:
               f"(protect alone {rel.elapsed_ms:.1f} ms incl. read)")
         t, rel = timed(all_zones, args.repeat)
         print(f"all-zone release {args.year} ({len(rel.zones)} zones):      {t * 1000:8.1f} ms")
+        from hrpipeline.services import retention as R
+
+        def retention_release():
+            R.clear_cache()
+            return R.get_release()
+
+        t, _ = timed(retention_release, args.repeat)
+        print(f"retention release, all zones (read + protect): {t * 1000:8.1f} ms")
     print("== growth with the number of zones (synthetic, 3 campaigns x 9 stages x 4 groups) ==")
     for n_zones, cells, t in scaling(args.repeat):
         print(f"{n_zones:4d} zones, {cells:7d} cells: protect {t * 1000:9.1f} ms")
