@@ -670,7 +670,7 @@ def _median_text(summary: dict[str, Any]) -> str:
         return display(summary["median_months"])
     if summary.get("truncated_at"):
         return f"beyond {int(summary['truncated_at'])} months (the table stops there)"
-    return f"beyond {12 * LIFE_TABLE_YEARS} months"
+    return "not shown"
 
 
 def _service_year_counts(leaves: pd.DataFrame, year: int, ref_year: int):
@@ -751,8 +751,9 @@ def _survival_part(release: RetentionRelease, zone: str | None, wf: pd.DataFrame
             "attrition_24m": _r(1 - at[24].survival) if 24 in at else None,
             "attrition_24m_lower": _r(1 - at[24].upper) if 24 in at else None,
             "attrition_24m_upper": _r(1 - at[24].lower) if 24 in at else None,
-            "truncated_at": (int(rows[-1].end) if rows and len(rows) < LIFE_TABLE_YEARS
-                             else None),
+            # Where the table stops (60 months, or earlier with fewer than 20 at risk): a
+            # median beyond it is "beyond N months", never "not reached" (issue 16 item 10).
+            "truncated_at": int(rows[-1].end) if rows else None,
         })
 
     data = survival.prepare_survival_data(wf, reference_date=ref_date,

@@ -456,7 +456,8 @@ def test_a_median_beyond_a_cut_curve_is_not_called_not_reached():
 
     assert _median_text({"median_months": None, "truncated_at": 36.0}) == \
         "beyond 36 months (the table stops there)"
-    assert _median_text({"median_months": None, "truncated_at": None}) == "beyond 60 months"
+    assert _median_text({"median_months": None, "truncated_at": 60.0}) == \
+        "beyond 60 months (the table stops there)"
     assert _median_text({"median_months": 41.0, "truncated_at": 96.0}) == "41.0"
 
 

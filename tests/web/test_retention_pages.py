@@ -27,7 +27,7 @@ def test_page_shows_definitions_and_no_secret(client, workforce, make_user):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'id="turnover-definition"' in html and "CIPD" in html
-    assert "Kaplan-Meier" in html and 'id="survival-table"' in html
+    assert "Life table" in html and 'id="survival-table"' in html
     assert SECRET_WORD not in html.lower()
     leaked = [d for d in exit_dates(workforce) if d in html]
     assert leaked == []
