@@ -29,12 +29,54 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
 from bench.briefing import timed  # noqa: E402  (median of repeated runs)
 from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.disclosure.funnel import protect_funnel  # noqa: E402
-from hrpipeline.domain import DEFAULT_STAGES, KNOWN_BACKGROUNDS  # noqa: E402
+from hrpipeline.domain import BACKGROUNDS, DEFAULT_STAGES, KNOWN_BACKGROUNDS, OUTCOMES  # noqa: E402
 
 MIN_N = 20
+GROUP_SHARES = (0.70, 0.10, 0.15, 0.05)
+#: P(passed), P(withdrew), P(pending) per stage; the rest fail.
+STAGE_PROBS = {
+    "application": (0.85, 0.05, 0.0),
+    "cognitive_test": (0.35, 0.05, 0.0),
+    "personality_test": (0.45, 0.04, 0.0),
+    "physical_test": (0.75, 0.05, 0.0),
+    "interview": (0.6, 0.05, 0.02),
+    "medical": (0.9, 0.02, 0.03),
+    "screening": (0.9, 0.02, 0.03),
+    "academy": (0.85, 0.05, 0.05),
+    "appointed": (1.0, 0.0, 0.0),
+}
+DIMS = ["zone", "campaign", "stage", "group", "outcome"]
+
+
+def synthetic_funnel(zones: list[str], campaigns: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for zone in zones:
+        for c in range(1, campaigns + 1):
+            applicants = rng.integers(200, 450)
+            entering = rng.multinomial(applicants, GROUP_SHARES)
+            for stage in DEFAULT_STAGES:
+                p_pass, p_wd, p_pend = STAGE_PROBS[stage]
+                nxt = np.zeros(len(BACKGROUNDS), dtype=int)
+                for gi, group in enumerate(BACKGROUNDS):
+                    # Minority groups fail the written tests a little more often (a gap to find).
+                    adj = 0.85 if gi in (1, 2) and stage in ("cognitive_test", "interview") else 1.0
+                    pp = p_pass * adj
+                    probs = [pp, max(0.0, 1 - pp - p_wd - p_pend), p_wd, p_pend]
+                    counts = rng.multinomial(entering[gi], probs)
+                    for outcome, n in zip(OUTCOMES, counts, strict=True):
+                        rows.append((zone, f"{zone}-{c}", stage, group, outcome, int(n)))
+                    nxt[gi] = counts[0]
+                entering = nxt
+    return pd.DataFrame(rows, columns=[*DIMS, "n"])
+
+
 
 
 def _true_rows(counts):
@@ -155,8 +197,6 @@ class _TrueRelease:
 
 
 def scaling(repeat: int) -> list[tuple[int, int, float]]:
-    from bench.suppression import synthetic_funnel
-
     out = []
     for n_zones in (5, 20, 60, 180):
         zones = [f"Z{i:03d}" for i in range(n_zones)]

@@ -42,12 +42,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from hrpipeline.analysis import pilot as P
-from hrpipeline.disclosure.lp import (
-    SUPPRESSED,
-    gate_p,
-    gate_rate,
-    is_suppressed,
-)
+from hrpipeline.disclosure import SUPPRESSED, gate_p, gate_rate, is_suppressed
 from hrpipeline.disclosure.tables import SummedTable
 from hrpipeline.domain import BACKGROUNDS, DEFAULT_STAGES
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed

@@ -42,8 +42,7 @@ from hrpipeline.analysis import survival
 from hrpipeline.analysis.impact import wilson_interval
 from hrpipeline.analysis.retention import exit_reason_test
 from hrpipeline.analysis.themes import find_themes
-from hrpipeline.disclosure.gates import published_rate
-from hrpipeline.disclosure.lp import (
+from hrpipeline.disclosure import (
     SUPPRESSED,
     Policy,
     coarsen_p,
@@ -52,6 +51,7 @@ from hrpipeline.disclosure.lp import (
     gate_p,
     is_suppressed,
 )
+from hrpipeline.disclosure.gates import published_rate
 from hrpipeline.disclosure.retention import (
     PRE_WINDOW,
     STAYING,

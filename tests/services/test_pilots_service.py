@@ -20,9 +20,7 @@ import pytest
 from scipy import stats
 from sqlalchemy import insert, select
 
-from hrpipeline.disclosure.lp import (
-    is_suppressed,
-)
+from hrpipeline.disclosure import is_suppressed
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
 from hrpipeline.extensions import db
 from hrpipeline.models import AuditLog, FunnelRecord, Upload, WorkforceRecord
