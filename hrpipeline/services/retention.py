@@ -263,10 +263,13 @@ def officer_frame(data: WorkforceData) -> pd.DataFrame:
     left = wf["exit_date"].notna() & (wf["exit_date"] <= ref)
     hire_year = wf["hire_date"].dt.year
     exit_year = wf["exit_date"].dt.year.where(left, STAYING).astype(int)
-    # The hire anniversary in the exit year: before it, the officer served fewer whole years.
-    years = (exit_year - hire_year).where(left, 0).clip(lower=0).astype(int)
-    anniversary = pd.Series([h + pd.DateOffset(years=int(y)) for h, y in
-                             zip(wf["hire_date"], years, strict=True)], index=wf.index)
+    # The hire anniversary in the exit year: before it, the officer served fewer whole years
+    # (a 29 February hire has its anniversary on 28 February in other years).
+    exit_md = wf["exit_date"].dt.month * 100 + wf["exit_date"].dt.day
+    hire_md = wf["hire_date"].dt.month * 100 + wf["hire_date"].dt.day
+    leap = (exit_year % 4 == 0) & ((exit_year % 100 != 0) | (exit_year % 400 == 0))
+    anniversary_md = hire_md.where((hire_md != 229) | leap, 228)
+    on_or_after = (exit_year > hire_year) & (exit_md >= anniversary_md) | (exit_year == hire_year)
     reason = wf["exit_reason"].fillna("unknown")
     out = pd.DataFrame({
         "zone": wf["zone"],
@@ -274,8 +277,8 @@ def officer_frame(data: WorkforceData) -> pd.DataFrame:
         "cohort": hire_year.where(wf["hire_date"] >= pd.Timestamp(WINDOW_START)).map(
             lambda y: PRE_WINDOW if pd.isna(y) else str(int(y))),
         "exit_year": exit_year,
-        "after_anniversary": (left & (hire_year < WINDOW_START.year)
-                              | (left & (wf["exit_date"] >= anniversary))).astype(int),
+        "after_anniversary": (left & ((hire_year < WINDOW_START.year) | on_or_after)
+                              ).astype(int),
         "exit_type": wf["exit_type"].where(wf["exit_type"].isin(EXIT_TYPES), "other"),
         "reason": reason.where(reason.isin(EXIT_REASONS), "other"),
         "rank": wf["rank"].fillna("unknown"),

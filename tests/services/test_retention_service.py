@@ -497,3 +497,24 @@ def test_demo_time_split_hazard_ratio_shows_the_early_gap_fading(demo_report):
     late = periods[("later_years", NON_EU_BACKGROUND)]
     assert early["hazard_ratio"] is not None and early["hazard_ratio"] > 1.5
     assert late["hazard_ratio"] is None or late["hazard_ratio"] < early["hazard_ratio"]
+
+
+def test_hire_anniversary_splits_exits_as_dateoffset_does():
+    """An exit on or after the hire anniversary of its year starts the next year of service;
+    a 29 February hire has its anniversary on 28 February in other years (pandas DateOffset)."""
+    from hrpipeline.services.retention import WorkforceData, officer_frame
+
+    rows = [("2020-02-29", "2021-02-28"), ("2020-02-29", "2021-02-27"), ("2019-06-15", "2020-06-14"),
+            ("2019-06-15", "2020-06-15"), ("2019-06-15", "2019-12-01"), ("2010-01-01", "2016-01-01")]
+    frame = pd.DataFrame({
+        "zone": "Z", "officer_ref": [f"o{i}" for i in range(len(rows))],
+        "migration_background": "belgian_origin", "gender": "female", "rank": "inspector",
+        "hire_date": pd.to_datetime([h for h, _ in rows]),
+        "exit_date": pd.to_datetime([e for _, e in rows]), "exit_type": "voluntary",
+        "exit_reason": "workload", "exit_comment": None})
+    out = officer_frame(WorkforceData(frame, {"Z": dt.date(2024, 12, 31)}))
+    expected = [int(pd.Timestamp(e) >= pd.Timestamp(h) + pd.DateOffset(
+        years=pd.Timestamp(e).year - pd.Timestamp(h).year)) for h, e in rows]
+    expected[-1] = 1  # hired before the window: one cohort, no anniversary split
+    assert out["after_anniversary"].tolist() == expected == [1, 0, 0, 1, 1, 1]
+    assert out["cohort"].tolist() == ["2020", "2020", "2019", "2019", "2019", "pre"]
