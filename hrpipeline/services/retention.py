@@ -36,6 +36,7 @@ from typing import Any
 import click
 import pandas as pd
 from flask import current_app
+from scipy import stats
 from sqlalchemy import select
 
 from hrpipeline.analysis import survival
@@ -406,7 +407,8 @@ class RetentionReport:
     definitions: dict[str, str] = field(default_factory=dict)
 
     TURNOVER_COLUMNS = ("period", "group", "headcount_start", "headcount_end",
-                        "average_headcount", "hires", "leavers", *(f"leavers_{t}" for t in EXIT_TYPES),
+                        "average_headcount", "hires", "leavers", "turnover_lower",
+                        "turnover_upper", "rate_ratio", "rate_ratio_lower", "rate_ratio_upper", *(f"leavers_{t}" for t in EXIT_TYPES),
                         "turnover", *(f"turnover_{t}" for t in EXIT_TYPES))
     REPRESENTATION_COLUMNS = ("date", "rank", "group", "count", "total", "share",
                               "benchmark_share", "gap_points", "benchmark_label")
@@ -519,7 +521,8 @@ def _turnover_rate(leavers: int, start: int, end: int, months: float, pol: Polic
     return int(leavers) / average * 12 / months
 
 
-def _turnover(release: RetentionRelease, zone: str | None, groups: list[str], pol: Policy):
+def _turnover(release: RetentionRelease, zone: str | None, groups: list[str], pol: Policy,
+              reference: str = DEFAULT_REFERENCE_GROUP):
     """Rows per period and group (and all groups), then one row over the whole window.
 
     Every count is a sum of published leaves: ``headcount_end = headcount_start + hires −
@@ -566,20 +569,75 @@ def _turnover(release: RetentionRelease, zone: str | None, groups: list[str], po
             out.append(row)
     label = f"{WINDOW_START.year}–{pers[-1].end.year} (annual average)" if pers else ""
     months = sum(p.months for p in pers)
+    chains = leaves.groupby("group")["cohort"].nunique()
+    window: dict[str, tuple[int, float, int]] = {}
     for g in [*groups, None]:
         person_years = sum(exposure[g or "all"])
         total = leavers(None, g)
+        cohorts = int(chains.sum() if g is None else chains.get(g, 0))
+        window[g or "all"] = (total, person_years, cohorts)
+        rate = _person_year_rate(total, person_years, pol)
+        low, high = (SUPPRESSED, SUPPRESSED) if is_suppressed(rate) else _rate_interval(
+            total, person_years, cohorts, pol.k)
         row = {"period": label, "months": round(months, 2), "group": g or "all",
                "headcount_start": None, "headcount_end": None,
                "average_headcount": _r(person_years * 12 / months, 1) if months else None,
-               "hires": None, "leavers": total,
-               "turnover": _r(_person_year_rate(total, person_years, pol))}
+               "hires": None, "leavers": total, "turnover": _r(rate),
+               "turnover_lower": _r(low), "turnover_upper": _r(high)}
         for t in EXIT_TYPES:
             n = leavers(None, g, t)
             row[f"leavers_{t}"] = n
             row[f"turnover_{t}"] = _r(_person_year_rate(n, person_years, pol))
         out.append(row)
+    ref = window.get(reference)
+    for row in out[-(len(groups) + 1):]:
+        g = row["group"]
+        ratio = (None, None, None)
+        if ref is not None and g not in ("all", reference) and g in window and not is_suppressed(
+                row["turnover"]) and row["turnover"] is not None:
+            ratio = _rate_ratio(window[g], ref, pol)
+        row["rate_ratio"], row["rate_ratio_lower"], row["rate_ratio_upper"] = (
+            _r(v) for v in ratio)
     return out
+
+
+def _rounding_variance(cohorts: int, base: int) -> float:
+    """Upper bound of the variance a sum of ``cohorts`` rounded chain blocks adds to a count:
+    each block's error is unbiased with variance at most base²/4 (Hundepool et al. 2012,
+    §5.4), and blocks of different chains are independent."""
+    return cohorts * base ** 2 / 4
+
+
+def _rate_interval(count: int, person_years: float, cohorts: int, base: int,
+                   alpha: float = 0.05) -> tuple[float, float]:
+    """95 % interval of an annual exit rate from a published (rounded) count of leavers.
+
+    log-normal on the count with Poisson and rounding variance, Var = x + cohorts·k²/4
+    (for x ≥ 1); for a published 0 (true 0..k−1) the exact Poisson upper bound of k − 1
+    events (Garwood 1936). Example: 40 leavers over 500 person-years, 10 cohorts, k = 5 →
+    8.0 % (4.9 % to 13.1 %; 5.7 % to 11.2 % without the rounding).
+    """
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    if count <= 0:
+        return 0.0, float(stats.chi2.ppf(1 - alpha / 2, 2 * base) / 2) / person_years
+    sd = math.sqrt(count + _rounding_variance(cohorts, base)) / count
+    rate = count / person_years
+    return rate * math.exp(-z * sd), rate * math.exp(z * sd)
+
+
+def _rate_ratio(group: tuple[int, float, int], reference: tuple[int, float, int], pol: Policy,
+                alpha: float = 0.05) -> tuple[Any, Any, Any]:
+    """Exit-rate ratio of a group to the reference over the window, with a 95 % interval
+    (log method, Var log RR = Var(x₁)/x₁² + Var(x₂)/x₂², Poisson plus rounding; Rothman,
+    Modern Epidemiology, 3rd ed., ch. 14). None when either published count is 0."""
+    (x1, py1, c1), (x2, py2, c2) = group, reference
+    if x1 <= 0 or x2 <= 0 or py1 < pol.min_denominator or py2 < pol.min_denominator:
+        return None, None, None
+    ratio = (x1 / py1) / (x2 / py2)
+    var = ((x1 + _rounding_variance(c1, pol.k)) / x1 ** 2
+           + (x2 + _rounding_variance(c2, pol.k)) / x2 ** 2)
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    return ratio, ratio * math.exp(-z * math.sqrt(var)), ratio * math.exp(z * math.sqrt(var))
 
 
 def _person_year_rate(count: int, person_years: float, pol: Policy) -> Any:
@@ -1032,7 +1090,7 @@ def _build_report(release: RetentionRelease, zone: str, zone_obj: Zone | None, l
     ref_date = data.release_date if code is None else data.reference_dates[code]
     groups = [g for g in BACKGROUNDS if g in set(wf["migration_background"])]
     bench = _benchmark(zone_obj)
-    turnover = _turnover(release, code, groups, pol)
+    turnover = _turnover(release, code, groups, pol, reference)
     over_time, by_rank = _representation(release, code, groups, pol, bench)
     surv = _survival_part(release, code, wf, ref_date, groups, pol, reference)
     reasons, reasons_test = _reasons(release, code, wf, data.release_date, groups, pol)

@@ -518,3 +518,42 @@ def test_hire_anniversary_splits_exits_as_dateoffset_does():
     expected[-1] = 1  # hired before the window: one cohort, no anniversary split
     assert out["after_anniversary"].tolist() == expected == [1, 0, 0, 1, 1, 1]
     assert out["cohort"].tolist() == ["2020", "2020", "2019", "2019", "2019", "pre"]
+
+
+def test_turnover_interval_and_rate_ratio_from_published_counts():
+    """Issue 16 ("intervals for turnover rates and rate ratios between groups"): reference
+    values by hand — log-normal with Poisson plus rounding variance (k²/4 per cohort chain);
+    a published 0 gets the exact Poisson upper bound of k − 1 events (Garwood 1936, checked
+    against scipy's chi-square quantile)."""
+    import math
+
+    from scipy import stats
+
+    from hrpipeline.disclosure import Policy
+    from hrpipeline.services.retention import _rate_interval, _rate_ratio
+
+    low, high = _rate_interval(40, 500.0, 10, 5)
+    sd = math.sqrt(40 + 10 * 25 / 4) / 40
+    assert (low, high) == pytest.approx((0.08 * math.exp(-1.959964 * sd),
+                                         0.08 * math.exp(1.959964 * sd)), rel=1e-6)
+    assert _rate_interval(0, 100.0, 3, 5) == (0.0, pytest.approx(
+        stats.chi2.ppf(0.975, 10) / 2 / 100))
+    ratio, lo, hi = _rate_ratio((30, 300.0, 8), (60, 1200.0, 12), Policy(k=5))
+    assert ratio == pytest.approx(2.0)
+    var = (30 + 8 * 6.25) / 900 + (60 + 12 * 6.25) / 3600
+    assert (lo, hi) == pytest.approx((2 * math.exp(-1.959964 * math.sqrt(var)),
+                                      2 * math.exp(1.959964 * math.sqrt(var))), rel=1e-6)
+    assert _rate_ratio((0, 300.0, 8), (60, 1200.0, 12), Policy(k=5)) == (None, None, None)
+
+
+def test_window_rows_carry_the_interval_and_the_ratio_to_the_reference(workforce, make_user):
+    from hrpipeline.services.retention import retention_report
+
+    report = retention_report(make_user("hr_manager", ["ANT"]), "ANT")
+    window = {r["group"]: r for r in report.turnover if "average" in r["period"]}
+    ref = window["belgian_origin"]
+    assert ref["turnover_lower"] < ref["turnover"] < ref["turnover_upper"]
+    assert ref["rate_ratio"] is None
+    non_eu = window[NON_EU_BACKGROUND]
+    assert non_eu["rate_ratio"] == pytest.approx(non_eu["turnover"] / ref["turnover"])
+    assert non_eu["rate_ratio_lower"] < non_eu["rate_ratio"] < non_eu["rate_ratio_upper"]
