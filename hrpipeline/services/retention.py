@@ -1087,7 +1087,8 @@ def _build_report(release: RetentionRelease, zone: str, zone_obj: Zone | None, l
         raise NotFound(f"No workforce extract stored for {zone}.")
     pol = release.policy
     wf = data.frame if code is None else data.frame[data.frame["zone"] == code]
-    ref_date = data.release_date if code is None else data.reference_dates[code]
+    # One reference date for every table of the release (the zones add up to the pool).
+    ref_date = data.release_date
     groups = [g for g in BACKGROUNDS if g in set(wf["migration_background"])]
     bench = _benchmark(zone_obj)
     turnover = _turnover(release, code, groups, pol, reference)
