@@ -169,8 +169,16 @@ class WorkforceData:
 
     @property
     def release_date(self) -> dt.date:
-        """One reference date for the joint tables: the earliest zone's (pool stays coherent)."""
-        return min(self.reference_dates.values())
+        """The release's reference date: 31 December of the last calendar year complete in
+        every zone's latest extract (the earliest zone's reference date, or the year before).
+
+        One date for every zone keeps the pool coherent. Complete years keep versions nested:
+        a later extract of the same year changes nothing, and a later year only adds exits to
+        the end of each cohort chain (docs/disclosure-control.md, "Versions").
+        """
+        earliest = min(self.reference_dates.values())
+        year = earliest.year if (earliest.month, earliest.day) == (12, 31) else earliest.year - 1
+        return dt.date(year, 12, 31)
 
 
 def load_workforce() -> WorkforceData:
@@ -709,7 +717,7 @@ def first_year_cells(codes: list[str]) -> dict[tuple[str, int, str], tuple[int, 
     ref_year = release.data.release_date.year
     leaves = release.leaves[release.leaves["zone"].isin(codes)
                             & (release.leaves["start"] >= WINDOW_START.year)
-                            & (release.leaves["start"] + 1 <= ref_year - 1)]
+                            & (release.leaves["start"] + 1 <= ref_year)]
     out = {}
     for (zone, cohort, group), part in leaves.groupby(["zone", "start", "group"]):
         out[(str(zone), int(cohort), str(group))] = (_sum(part), _sum(_first_year_exits(part)))
@@ -736,10 +744,11 @@ def _median_text(summary: dict[str, Any]) -> str:
 
 def _service_year_counts(leaves: pd.DataFrame, year: int, ref_year: int):
     """At risk at the start of year of service ``year`` and exits during it, by exit type,
-    summed over the cohorts followed through it (hired by 31 December of ``ref_year − 1 −
-    year``): sums of published leaves, each cohort's a contiguous block of its chain."""
+    summed over the cohorts followed through it (hired by 31 December of ``ref_year − year``;
+    ``ref_year`` the release's last complete year): sums of published leaves, each cohort's a
+    contiguous block of its chain."""
     hired = leaves[(leaves["start"] >= WINDOW_START.year)
-                   & (leaves["start"] + year <= ref_year - 1)]
+                   & (leaves["start"] + year <= ref_year)]
     first = hired["start"] + year - 1  # the calendar year of the (year − 1)th anniversary
     at_risk = hired[(hired["exit_year"] > first)
                     | ((hired["exit_year"] == first) & (hired["after_anniversary"] == 1))]
@@ -833,7 +842,7 @@ def _survival_part(release: RetentionRelease, zone: str | None, wf: pd.DataFrame
         cohort = int(cohort)
         hires = _sum(part)
         exits = _sum(_first_year_exits(part))
-        complete = cohort + 1 <= ref_year - 1
+        complete = cohort + 1 <= ref_year
         rate = published_rate(exits, hires, pol) if complete else None
         ci = (wilson_interval(exits, hires) if rate is not None and not is_suppressed(rate)
               else None)

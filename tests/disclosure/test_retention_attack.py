@@ -40,11 +40,11 @@ def start(cohort: str) -> int:
     return FIRST - 1 if cohort == PRE_WINDOW else int(cohort)
 
 
-def grid(cohort: str) -> list[tuple]:
+def grid(cohort: str, ref: int = REF) -> list[tuple]:
     """Every leaf a chain can have, in chain order: (exit year, after anniversary, type,
     reason, rank)."""
     out = []
-    for year in range(max(FIRST, start(cohort)), REF + 1):
+    for year in range(max(FIRST, start(cohort)), ref + 1):
         for after in (0, 1):
             if cohort == PRE_WINDOW and after == 0:
                 continue  # the service puts every exit of the pre-window cohort after
@@ -70,11 +70,12 @@ def random_officers(rng) -> pd.DataFrame:
                                        "after_anniversary", "exit_type", "reason", "rank"])
 
 
-def chain_truth(officers: pd.DataFrame) -> dict[tuple, dict[tuple, int]]:
+def chain_truth(officers: pd.DataFrame, ref: int = REF) -> dict[tuple, dict[tuple, int]]:
     """True count of every grid leaf, per chain (zone, group, cohort)."""
     out: dict[tuple, dict[tuple, int]] = {}
     for zone, group, cohort in itertools.product(ZONES, GROUPS, COHORTS):
-        out[(zone, group, cohort)] = dict.fromkeys(grid(cohort), 0)
+        if start(cohort) <= ref:
+            out[(zone, group, cohort)] = dict.fromkeys(grid(cohort, ref), 0)
     for r in officers.itertuples(index=False):
         leaf = ((r.exit_year, r.after_anniversary, r.exit_type, r.reason, "")
                 if r.exit_year != STAYING else (STAYING, 0, "", "", r.rank))
@@ -87,7 +88,7 @@ def protect(officers: pd.DataFrame):
                              ranks=RANKS)
 
 
-def know_chains(att: Attacker, truth: dict, published) -> None:
+def know_chains(att: Attacker, truth: dict, published, prefix: tuple = ()) -> None:
     """Every suffix sum of every chain, rounded with the chain's offset (an unknown)."""
     by_chain = {}
     for leaf in published.leaves.itertuples(index=False):
@@ -112,9 +113,8 @@ def know_chains(att: Attacker, truth: dict, published) -> None:
             else:
                 assert rounded_suffix[leaf] == nxt  # a zero leaf publishes 0
         for i, leaf in enumerate(order):
-            coefs = {(*ident, later): 1.0 for later in order[i:]}
-            coefs[("offset", ident)] = float(K)
-            row = {att.var(key): c for key, c in coefs.items() if key[0] != "offset"}
+            coefs = {(*prefix, *ident, later): 1.0 for later in order[i:]}
+            row = {att.var(key): c for key, c in coefs.items()}
             row[att.offset(ident)] = float(K)
             att.rows.append((row, float(rounded_suffix[leaf]),
                              float(rounded_suffix[leaf]) + K - 1e-5))
@@ -246,3 +246,59 @@ def _all_sums(truth: dict) -> dict[tuple, dict[tuple, int]]:
                     if s <= y < year:
                         out.setdefault(("headcount", z, g, y), {})[var] = v
     return out
+
+
+def _next_year(officers: pd.DataFrame, rng) -> pd.DataFrame:
+    """The next year's extract: the same records up to the old year; some officers in service
+    leave in the new year, some are promoted, and a new cohort is hired."""
+    new = officers.copy()
+    staying = new.index[new["exit_year"] == STAYING]
+    for i in staying:
+        u = rng.random()
+        if u < 0.2:
+            new.loc[i, ["exit_year", "after_anniversary", "exit_type", "reason", "rank"]] = [
+                REF, int(rng.integers(0, 2)) if new.loc[i, "cohort"] != PRE_WINDOW else 1,
+                str(rng.choice(TYPES)), REASONS[0], None]
+        elif u < 0.35:
+            new.loc[i, "rank"] = RANKS[1]
+    hires = []
+    for zone, group in itertools.product(ZONES, GROUPS):
+        for _ in range(int(rng.poisson(3))):
+            hires.append((zone, group, str(REF), STAYING, 0, None, None, RANKS[0]))
+    hires = pd.DataFrame(hires, columns=new.columns)
+    return pd.concat([new, hires], ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_later_year_refines_the_chains_and_narrows_nothing(seed):
+    """Release history is attacker knowledge (issue 14 item 5). The retention release covers
+    complete calendar years, so the next year's extract keeps every earlier leaf and adds the
+    new year's exits between the earlier exits and those still in service (promotions change
+    the rank split of the latter). With both versions' suffix sums, the same offsets, and the
+    knowledge that the earlier leaves and cohort sizes did not change, no count of 1..k−1 of
+    either version is narrowed below k values."""
+    rng = np.random.default_rng(40 + seed)
+    old = random_officers(rng)
+    old = old[old["exit_year"].isin([*range(FIRST, REF), STAYING])
+              & (old["cohort"] != str(REF))].reset_index(drop=True)
+    new = _next_year(old, rng)
+    truth_old, truth_new = chain_truth(old, REF - 1), chain_truth(new, REF)
+    att = Attacker()
+    know_chains(att, truth_old, protect(old), prefix=("v1",))
+    know_chains(att, truth_new, protect(new), prefix=("v2",))
+    for ident, leaves in truth_old.items():
+        for leaf in leaves:
+            if leaf[0] != STAYING:  # an earlier exit: the same record in both extracts
+                att.know({("v1", *ident, leaf): 1, ("v2", *ident, leaf): -1}, 0, 0)
+        att.know({**{("v1", *ident, leaf): 1 for leaf in leaves},
+                  **{("v2", *ident, leaf): -1 for leaf in truth_new[ident]}}, 0, 0)
+    worst = None
+    for prefix, truth in (("v1", truth_old), ("v2", truth_new)):
+        for name, members in targets(truth).items():
+            lo, hi = att.range({(prefix, *var): 1 for var in members})
+            true = sum(members.values())
+            assert lo <= true <= hi
+            if worst is None or hi - lo + 1 < worst[0]:
+                worst = (hi - lo + 1, prefix, name, lo, hi, true)
+    assert worst is not None
+    assert worst[0] >= K, worst
