@@ -122,8 +122,9 @@ class FunnelReport:
                 "test": "exact two-sided binomial test of each share against the benchmark "
                         "share (scipy binomtest)",
                 "adjustment": "holm", "alpha": 0.05, "family_size": self.representation_family,
-                "tested": "applicants (first stage) and hires (passed the last stage), the "
-                          "groups other than Belgian origin",
+                "tested": "applicants (first stage) and hires (passed the last stage) with a "
+                          "published share (at least min_denominator persons of known "
+                          "background), the groups other than Belgian origin",
                 "rule": "'below' / 'above' only when the Holm-adjusted p < 0.05; otherwise "
                         "'consistent' with the benchmark; counts are the published (rounded) "
                         "counts; unknown background is counted beside the shares, not in them",
@@ -484,7 +485,8 @@ def _add_representation(report: FunnelReport, zone_obj, pol, pub) -> None:
     ``flow``). Every stage is shown (persons who entered it; for the last stage, those who
     passed it: the hires); only the two flows are tested, applicants (first stage) and hires,
     with Holm over those rows (``representation_against_benchmark``). A stage with a hidden
-    count publishes no share and is not tested. Everything is computed from the published
+    count publishes no share and is not tested, nor is a flow of fewer than MIN_DENOMINATOR
+    persons of known background (its share is not published either). Everything is computed from the published
     (rounded) counts.
     """
     try:
@@ -508,7 +510,11 @@ def _add_representation(report: FunnelReport, zone_obj, pol, pub) -> None:
     hidden_pops = {name for name, p in populations if any_hidden(*p.values())}
     clean = [(name, {g: (0 if is_suppressed(v) else int(v)) for g, v in p.items()})
              for name, p in populations]
-    tested = [s for s in dict.fromkeys((first, last)) if s not in hidden_pops]
+    # Tested: the flows whose shares are published (no hidden count, a base of at least
+    # MIN_DENOMINATOR persons of known background).
+    known_total = {name: sum(p[g] for g in known) for name, p in clean}
+    tested = [s for s in dict.fromkeys((first, last))
+              if s not in hidden_pops and known_total[s] >= pol.min_denominator]
     benchmark = bench.as_analysis()
     # Pure function of the published populations and the benchmark: computed once per
     # combination (its exact binomial intervals cost ~0.1 s per zone report).

@@ -193,8 +193,8 @@ def chart(name: str, fmt: str):
 def representation_verdict(verdict: str | None) -> str:
     """What the test says about a share against the pool (docs/benchmarks.md)."""
     texts = {
-        "below": _("below its share (Holm-adjusted p < 0.05)"),
-        "above": _("above its share (Holm-adjusted p < 0.05)"),
+        "below": _("below its share"),
+        "above": _("above its share"),
         "consistent": _("consistent with its share"),
         "not_tested": _("not tested"),
     }
