@@ -574,7 +574,7 @@ class RetentionReport:
             "cox": {**to_json({k: v for k, v in self.cox.items() if k != "terms"}),
                     "terms": rows(self.cox.get("terms", []))},
             "reasons": rows(self.reasons), "reasons_test": to_json(self.reasons_test),
-            "themes": {**{k: v for k, v in self.themes.items() if k != "rows"},
+            "themes": {**to_json({k: v for k, v in self.themes.items() if k != "rows"}),
                        "rows": rows(self.themes.get("rows", []))},
             "findings": self.findings, "definitions": self.definitions,
             "suppression": {"symbol": "x", "k": self.k,
@@ -1028,11 +1028,16 @@ def _reasons(release, zone, wf, ref_date, groups, pol):
 
 
 def _themes(wf: pd.DataFrame, ref_date: dt.date, pol: Policy) -> dict[str, Any]:
-    left = wf[wf["exit_date"].between(pd.Timestamp(WINDOW_START), pd.Timestamp(ref_date))]
-    left = left[left["exit_comment"].fillna("").str.strip().str.len() > 0]
-    res = find_themes(left["exit_comment"], left["migration_background"], k=pol.k)
+    leavers = wf[wf["exit_date"].between(pd.Timestamp(WINDOW_START), pd.Timestamp(ref_date))]
+    left = leavers[leavers["exit_comment"].fillna("").str.strip().str.len() > 0]
+    res = find_themes(left["exit_comment"], left["migration_background"], k=pol.k,
+                      reasons=left["exit_reason"])
+    # Themes only when stable and language-independent (analysis.themes); the checks and the
+    # response rate (leavers with a comment / leavers in the window, gated, whole percent).
+    rate = gate_rate(len(left), len(leavers), pol)
+    checks = {**res.checks(), "response_rate": _r(rate, 2)}
     if res.status != "ok" or not res.themes:
-        return {"status": res.status, "message": res.message, "rows": []}
+        return {**checks, "message": res.message, "rows": []}
     inner = pd.DataFrame([(str(t.theme_id), g, c) for t in res.themes
                           for g, c in t.by_group.items()], columns=["theme", "group", "n"])
     protected = protect(inner, ("theme", "group"), (("theme", "group"), ("theme",)), pol)
@@ -1048,7 +1053,7 @@ def _themes(wf: pd.DataFrame, ref_date: dt.date, pol: Policy) -> dict[str, Any]:
                      "top_terms": "" if t.suppressed else ", ".join(t.top_terms),
                      "group": "all", "count": protected.value(("theme",),
                                                               theme=str(t.theme_id))})
-    return {"status": res.status, "message": "", "rows": rows}
+    return {**checks, "message": "", "rows": rows}
 
 
 def _findings(lang: str, reference: str, summary, pairwise, representation, bench) -> list[str]:
