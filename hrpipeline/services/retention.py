@@ -712,7 +712,7 @@ def _benchmark(zone_obj: Zone | None):
         return None
     from hrpipeline.services.benchmarks import benchmark_for_zone
 
-    return benchmark_for_zone(zone_obj.id)
+    return benchmark_for_zone(zone_obj.id, kind="stock")  # the corps: a stock benchmark
 
 
 def _representation(release, zone, groups, pol, bench):
