@@ -27,6 +27,12 @@ the result in one transaction):
    Niet-Belg, niet-EU / Non-Belge, hors UE                      non_eu_background
    ==========================================================  =====================
 
+   The same labels say who is a Belgian national ("Belg van ..." / "Belge d'origine ..." vs
+   "Niet-Belg" / "Non-Belge"), or a nationality column (``CD_NATLTY``, ``TX_NATLTY_NL`` ...)
+   does; each row keeps that flag, so that the *eligible pool* (Belgian nationals: police
+   candidates must be Belgian) can be summed next to all residents
+   (:func:`aggregate_to_zones` with ``nationals_only``; scope suffix :data:`NATIONALS`).
+
    Categories without the EU / non-EU detail (``Belg van niet-Belgische herkomst`` alone),
    totals and anything else are errors: a benchmark silently missing a group would be wrong.
 

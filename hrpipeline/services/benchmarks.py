@@ -8,8 +8,11 @@
   reference date replaces the earlier figures.
 - :func:`load_default_benchmarks` stores the published national / regional Statbel figures
   (``hrpipeline/data/statbel_regional_defaults.csv``) as *regional fallbacks*.
-- :func:`benchmark_for_zone` returns the zone's own benchmark when there is one (preferring the
-  age band that matches candidates), otherwise the regional fallback, always labelled.
+- :func:`benchmark_for_zone` returns the zone's own benchmark when there is one, otherwise the
+  regional fallback, always labelled: for flows (applicants, hires; ``kind="flow"``) the
+  *eligible pool*, Belgian nationals of the candidate age band (police candidates must be
+  Belgian); for the corps (``kind="stock"``) a stock benchmark, Belgian nationals of working
+  age. Non-Belgian residents are never part of either (scopes ending in ``:nat``).
 
 Region of a zone (for the fallback): Flanders for Dutch-speaking zones, Wallonia for
 French-speaking zones, Brussels for bilingual zones (all bilingual zones are Brussels zones).
