@@ -218,6 +218,15 @@ ZONE_BENCHMARK_SHARES: dict[str, tuple[float, float, float]] = {
     "BXI": (0.24, 0.33, 0.43),
 }
 
+#: Synthetic share of each group's residents aged 18-34 who are Belgian nationals (an
+#: assumption in the spirit of Statbel 2023: in Brussels 36.9 of the 76.6 % residents of
+#: foreign origin are non-Belgians; EU citizens naturalise less often than others). The
+#: eligible pool (police candidates must be Belgian) keeps only the nationals.
+NATIONAL_FRACTION: dict[str, float] = {
+    "belgian_origin": 1.0, "eu_background": 0.45, "non_eu_background": 0.70,
+}
+ELIGIBLE_SCOPE = "18-34:nat"
+
 PILOTS: tuple[dict[str, Any], ...] = (
     {
         "name": "Anonymised first screening",
@@ -748,13 +757,24 @@ def _workforce(rng: np.random.Generator) -> pd.DataFrame:
 
 # --- benchmarks, zones ----------------------------------------------------------------------
 def _benchmarks() -> pd.DataFrame:
+    """All residents 18-34 (context) and the eligible pool, Belgian nationals 18-34."""
     rows = []
     for code, *_ in DEMO_ZONES:
         population = ZONE_POPULATION_18_34[code]
-        for group, share in zip(KNOWN_BACKGROUNDS, ZONE_BENCHMARK_SHARES[code], strict=True):
+        residents = dict(zip(KNOWN_BACKGROUNDS, ZONE_BENCHMARK_SHARES[code], strict=True))
+        nationals = {g: int(round(share * population * NATIONAL_FRACTION[g]))
+                     for g, share in residents.items()}
+        total = sum(nationals.values())
+        for group, share in residents.items():
             rows.append({
                 "zone": code, "migration_background": group, "share": share,
                 "count": int(round(share * population)), "population_scope": BENCHMARK_SCOPE,
+                "reference_date": BENCHMARK_REFERENCE_DATE, "source": BENCHMARK_SOURCE,
+            })
+        for group, count in nationals.items():
+            rows.append({
+                "zone": code, "migration_background": group, "share": count / total,
+                "count": count, "population_scope": ELIGIBLE_SCOPE,
                 "reference_date": BENCHMARK_REFERENCE_DATE, "source": BENCHMARK_SOURCE,
             })
     return pd.DataFrame(rows, columns=list(BENCHMARK_COLUMNS))

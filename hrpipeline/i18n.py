@@ -70,6 +70,7 @@ _LABELS = {
     "belgian_origin": lazy_gettext("Belgian origin"),
     "eu_background": lazy_gettext("EU background"),
     "non_eu_background": lazy_gettext("Non-EU background"),
+    "foreign_background": lazy_gettext("Foreign background (EU + non-EU)"),
     "unknown": lazy_gettext("Unknown (not disclosed)"),
     "passed": lazy_gettext("passed"),
     "failed": lazy_gettext("failed"),

@@ -32,6 +32,8 @@ PAGES = [
     ("04_funnel_campaign_nl", "diversity.gent", "nl", "/funnel"),
     ("05_funnel_fr", "diversity.brussels", "fr", "/funnel"),
     ("06_representation", "diversity", "en", "/representation"),
+    ("06_representation_zone_nl", "diversity.gent", "nl", "/representation"),
+    ("06_representation_zone_fr", "diversity.brussels", "fr", "/representation"),
     ("07_data_quality", "diversity", "en", "/data-quality"),
     ("08_upload_form", "hr.antwerpen", "nl", "/uploads/new"),
     ("10_upload_history", "hr.antwerpen", "nl", "/uploads"),

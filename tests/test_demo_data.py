@@ -297,17 +297,24 @@ def test_benchmarks_shape_and_label(data: DemoData) -> None:
                                "population_scope", "reference_date", "source"]
     assert set(b["zone"]) == set(ZONE_CODES)
     assert set(b["migration_background"]) == set(KNOWN_BACKGROUNDS)
-    assert (b["population_scope"] == "18-34").all()
+    # All residents 18-34 (context) and the eligible pool, Belgian nationals 18-34.
+    assert set(b["population_scope"]) == {"18-34", "18-34:nat"}
     assert b["source"].str.contains("Synthetic").all() and b["source"].str.contains(
         "not real").all()
-    assert b.groupby("zone")["share"].sum().round(6).eq(1.0).all()
+    assert b.groupby(["zone", "population_scope"])["share"].sum().round(6).eq(1.0).all()
     assert (b["count"] > 0).all()
+    # The pool leaves non-Belgians out: fewer foreign-origin persons than among residents.
+    origin = b[b["migration_background"] == BELGIAN_ORIGIN].set_index(
+        ["zone", "population_scope"])["share"]
+    for zone in ZONE_CODES:
+        assert origin[(zone, "18-34:nat")] > origin[(zone, "18-34")]
 
 
 def test_benchmarks_follow_the_statbel_regional_ordering(data: DemoData) -> None:
     """Statbel origin aggregates, 1 Jan 2023: Brussels region 39.7 % Belgians with a foreign
     background + 36.9 % non-Belgians; Flanders 15.8 % + 11 %; Wallonia 24.4 % + 11 %."""
-    b = data.benchmarks.pivot(index="zone", columns="migration_background", values="share")
+    b = data.benchmarks[data.benchmarks["population_scope"] == "18-34"].pivot(
+        index="zone", columns="migration_background", values="share")
     foreign = 1.0 - b[BELGIAN_ORIGIN]
     regional = {r: (v["foreign_background"] + v["non_belgian"]) / 100
                 for r, v in demo.STATBEL_REGIONAL_2023.items()}

@@ -24,8 +24,29 @@ z = (15 - 62.4) / 7.26 = -6.5, "more than six standard deviations". The exact bi
 reported next to z because zone populations are often far too small for the normal
 approximation.
 
-``unknown`` background is never dropped: benchmarks (Statbel) classify every resident, so the
-comparison uses the persons of known background as ``n`` and reports ``unknown`` next to it.
+``unknown`` background is never dropped, and it is treated the same way on every page: the
+shares of the groups are shares of the persons of *known* background (``n`` excludes
+``unknown``, as the funnel's pass rates and the Statbel benchmark, which classifies every
+resident, do), and the number of persons of unknown background is reported next to ``n``.
+
+**Which benchmark.** Police candidates must hold Belgian nationality (Jobpol admission
+conditions), so the pool a zone recruits from is the *eligible pool*: Belgian nationals of the
+candidate age band living in the zone's municipalities (Statbel's "Belgian of Belgian origin"
+and "Belgian of foreign origin"; non-Belgian residents are left out). Applicants and hires are
+*flows* of one campaign or year and are compared with that pool (:data:`FLOW`). The corps is a
+*stock* accumulated over some forty years of hiring; it is compared only with a benchmark
+stated as a stock benchmark (:data:`STOCK`: Belgian nationals of working age), never with
+today's 18-34-year-olds.
+
+**When a row says "below its share".** Only a stated test decides (:func:`holm_verdicts`): the
+exact two-sided binomial test of each compared row, with Holm's (1979) step-down correction
+over the whole family of rows compared (every tested population x every tested group), at
+``alpha = 0.05``. A row is *below* when its share is under the benchmark and its Holm-adjusted
+p is under alpha, *above* in the mirror case, and otherwise *consistent* with the benchmark
+(not "equal": a small population cannot show a gap). The Belgian-origin row is not tested
+(with two benchmark groups it is the mirror image of the other and would count the same
+evidence twice), nor is ``foreign_background`` when it is only the sum of the EU and non-EU
+rows that are tested.
 
 Benchmarks may be coarser than our groups: Statbel's published regional figures only split
 Belgian origin from foreign origin, so :data:`FOREIGN_BACKGROUND` stands for
@@ -40,11 +61,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 from scipy.stats import binomtest
 
+from hrpipeline.analysis.impact import holm_adjust
 from hrpipeline.domain import (
     BACKGROUNDS,
     BELGIAN_ORIGIN,
@@ -68,6 +90,21 @@ BENCHMARK_GROUPS: dict[str, tuple[str, ...]] = {
 
 #: Conventional thresholds of the standard-deviation rule (two to three SD).
 SD_THRESHOLDS: tuple[float, float] = (2.0, 3.0)
+
+#: Family-wise error rate of the representation verdicts (Holm over the family compared).
+ALPHA = 0.05
+
+#: Verdicts of :func:`holm_verdicts`.
+BELOW = "below"
+ABOVE = "above"
+CONSISTENT = "consistent"
+NOT_TESTED = "not_tested"
+VERDICTS = (BELOW, ABOVE, CONSISTENT, NOT_TESTED)
+
+#: What a benchmark describes: the eligible pool for flows (applicants, hires), a stock
+#: benchmark for the corps.
+FLOW = "flow"
+STOCK = "stock"
 
 
 @dataclass(frozen=True)
@@ -128,6 +165,8 @@ class RepresentationRow:
     source_label: str
     is_fallback: bool
     population_scope: str
+    p_adjusted: float | None = None  # Holm over the family of tested rows
+    verdict: str = NOT_TESTED  # one of VERDICTS
 
 
 @dataclass(frozen=True)
@@ -136,6 +175,8 @@ class RepresentationResult:
     source_label: str
     is_fallback: bool
     population_scope: str
+    family_size: int = 0
+    alpha: float = ALPHA
 
     def row(self, population: str, group: str) -> RepresentationRow:
         for r in self.rows:
@@ -229,6 +270,57 @@ def compare_to_benchmark(
     )
 
 
+def tested_groups(groups: Sequence[str]) -> list[str]:
+    """The groups whose rows are tested (see the module docstring).
+
+    Belgian origin is the reference population and is not tested; ``foreign_background`` is
+    tested only when the EU and non-EU groups are not both there (it is then their sum).
+
+    >>> tested_groups(["belgian_origin", "foreign_background"])
+    ['foreign_background']
+    >>> tested_groups(["belgian_origin", "eu_background", "non_eu_background",
+    ...                "foreign_background"])
+    ['eu_background', 'non_eu_background']
+    """
+    detailed = EU_BACKGROUND in groups and NON_EU_BACKGROUND in groups
+    return [g for g in groups if g != BELGIAN_ORIGIN
+            and not (g == FOREIGN_BACKGROUND and detailed)]
+
+
+def holm_verdicts(rows: Sequence[RepresentationRow], tested: Iterable[bool],
+                  alpha: float = ALPHA) -> list[RepresentationRow]:
+    """Holm-adjust the binomial p-values of the tested rows and give every row its verdict.
+
+    ``tested`` says, row by row, whether the row is in the family. The adjustment runs over
+    the tested rows with a p-value (Holm 1979, the arithmetic of statsmodels
+    ``multipletests(method="holm")``); a tested row is ``below`` / ``above`` when its adjusted
+    p is under ``alpha`` and its share is under / over the benchmark, else ``consistent``.
+    Untested rows (and rows without a p-value: nobody of known background) are
+    ``not_tested``.
+    """
+    rows = list(rows)
+    flags = list(tested)
+    if len(flags) != len(rows):
+        raise ValueError("one 'tested' flag per row expected")
+    family = [i for i, (r, t) in enumerate(zip(rows, flags, strict=True))
+              if t and r.p_value is not None]
+    adjusted = dict(zip(family, holm_adjust([rows[i].p_value for i in family]), strict=True))
+    out = []
+    for i, r in enumerate(rows):
+        if i not in adjusted:
+            out.append(replace(r, p_adjusted=None, verdict=NOT_TESTED))
+            continue
+        p_adj = adjusted[i]
+        if p_adj < alpha and r.share is not None and r.share < r.benchmark_share:
+            verdict = BELOW
+        elif p_adj < alpha and r.share is not None and r.share > r.benchmark_share:
+            verdict = ABOVE
+        else:
+            verdict = CONSISTENT
+        out.append(replace(r, p_adjusted=p_adj, verdict=verdict))
+    return out
+
+
 def populations_from_frame(
     frame: pd.DataFrame, *, population: str = "population", group: str = "group",
     count: str = "n",
@@ -246,8 +338,14 @@ def representation_against_benchmark(
     benchmark: BenchmarkShares,
     *,
     groups: Iterable[str] | None = None,
+    tested_populations: Iterable[str] | None = None,
+    alpha: float = ALPHA,
 ) -> RepresentationResult:
-    """Gap, ratio, binomial test and SD for each population x benchmark group.
+    """Gap, ratio, binomial test, SD and verdict for each population x benchmark group.
+
+    ``tested_populations`` names the populations whose rows enter the Holm family and get a
+    verdict (default: every population); the others are shown descriptively (``not_tested``).
+    The funnel tests the flows only (applicants and hires), see the module docstring.
 
     ``populations`` is an ordered mapping (or sequence of pairs) from a population name
     ("applicants", a stage, "appointed", "corps") to counts per background group of
@@ -284,12 +382,26 @@ def representation_against_benchmark(
                     population_scope=bench.population_scope,
                 )
             )
+    tested_pops = ({str(name) for name, _ in items} if tested_populations is None
+                   else {str(p) for p in tested_populations})
+    focal = set(tested_groups(wanted))
+    flags = [r.population in tested_pops and r.group in focal for r in rows]
+    rows = holm_verdicts(rows, flags, alpha)
+    family = sum(1 for r in rows if r.verdict != NOT_TESTED)
     return RepresentationResult(rows, bench.source_label, bench.is_fallback,
-                                bench.population_scope)
+                                bench.population_scope, family, alpha)
 
 
 __all__ = [
+    "ABOVE",
+    "ALPHA",
+    "BELOW",
     "BENCHMARK_GROUPS",
+    "CONSISTENT",
+    "FLOW",
+    "NOT_TESTED",
+    "STOCK",
+    "VERDICTS",
     "FOREIGN_BACKGROUND",
     "SD_THRESHOLDS",
     "BenchmarkShares",
@@ -297,7 +409,9 @@ __all__ = [
     "RepresentationRow",
     "binomial_p_value",
     "compare_to_benchmark",
+    "holm_verdicts",
     "populations_from_frame",
     "representation_against_benchmark",
     "standard_deviations",
+    "tested_groups",
 ]

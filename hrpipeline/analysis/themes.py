@@ -19,6 +19,7 @@ discrimination", with ``n_themes=2`` give one theme per subject.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -79,7 +80,27 @@ CONCEPTS: tuple[tuple[str, str], ...] = (
 _CONCEPT_RES = tuple((re.compile(rf"\b(?:{pat})\b"), tok) for pat, tok in CONCEPTS)
 
 TOO_FEW = "too_few_comments"
+UNSTABLE = "unstable"
+LANGUAGE_SPLIT = "language_split"
 OK = "ok"
+STATUSES = (OK, TOO_FEW, UNSTABLE, LANGUAGE_SPLIT)
+
+#: Stability check: split-half prediction stability (Lange, Roth, Braun & Buhmann 2004,
+#: "Stability-based validation of clustering solutions", Neural Computation 16(6)):
+#: ``N_RESAMPLES`` random splits of the comments into two disjoint halves (fixed seed), the
+#: model fitted on each half, every comment assigned to a theme by each of the two models, and
+#: the agreement of the two assignments measured by the adjusted Rand index (1 = the same
+#: themes, 0 = chance). Of 2 to ``n_themes`` themes the most stable number is kept; themes are
+#: shown only when its mean ARI is at least ``STABILITY_THRESHOLD``. (Comparing top words
+#: instead is noisy: a theme's 6th to 8th words change with every sample even when the
+#: theme does not.)
+N_RESAMPLES = 10
+STABILITY_THRESHOLD = 0.7
+#: Language check: bias-corrected Cramér's V (Bergsma 2013) between the theme a comment is
+#: given and its language (Dutch or French, from its stop words); themes that follow the
+#: language rather than the subject (V at or above the threshold, a strong association) are
+#: not shown. Bilingual subjects give V near 0, a pure language split V near 1.
+LANGUAGE_THRESHOLD = 0.5
 
 
 def normalise(text: str) -> str:
@@ -97,6 +118,49 @@ def to_concepts(text: str) -> str:
     return text
 
 
+_WORD = re.compile(r"[^\W\d]+")
+
+
+def detect_language(text: str) -> str | None:
+    """``"nl"`` or ``"fr"`` by the larger number of Dutch / French stop words, else ``None``.
+
+    >>> detect_language("De werkdruk was te hoog"), detect_language("La charge était lourde")
+    ('nl', 'fr')
+    """
+    words = _WORD.findall(normalise(text))
+    nl = sum(w in DUTCH_STOP_WORDS for w in words)
+    fr = sum(w in FRENCH_STOP_WORDS for w in words)
+    if nl == fr:
+        return None
+    return "nl" if nl > fr else "fr"
+
+
+def cramers_v(a: Sequence, b: Sequence, *, bias_corrected: bool = True) -> float | None:
+    """Cramér's V of two categorical sequences (None when one has a single level).
+
+    V = sqrt(phi2 / min(r - 1, c - 1)), phi2 = chi2 / n with the Pearson statistic without
+    continuity correction (scipy ``chi2_contingency(correction=False)``). With
+    ``bias_corrected`` (Bergsma 2013, J. Korean Statistical Society 42: 323-328), small samples
+    do not inflate it: phi2 -> max(0, phi2 - (r-1)(c-1)/(n-1)), r -> r - (r-1)^2/(n-1), and
+    c likewise.
+    """
+    from scipy.stats import chi2_contingency
+
+    table = pd.crosstab(pd.Series(list(a)), pd.Series(list(b))).to_numpy()
+    r, c = table.shape
+    if min(r, c) < 2:
+        return None
+    n = table.sum()
+    phi2 = chi2_contingency(table, correction=False)[0] / n
+    if not bias_corrected:
+        return float(math.sqrt(phi2 / (min(r, c) - 1)))
+    if n <= 1:
+        return None
+    phi2 = max(0.0, phi2 - (r - 1) * (c - 1) / (n - 1))
+    r_c, c_c = r - (r - 1) ** 2 / (n - 1), c - (c - 1) ** 2 / (n - 1)
+    return float(math.sqrt(phi2 / min(r_c - 1, c_c - 1)))
+
+
 @dataclass
 class Theme:
     theme_id: int
@@ -108,6 +172,16 @@ class Theme:
 
 @dataclass
 class ThemesResult:
+    """Themes, or why none are shown (``status``), with the checks that decided it.
+
+    ``themes`` is empty unless ``status == "ok"``: a page then shows the recorded exit-reason
+    categories alone and says why (too few comments, themes not stable, themes that follow the
+    language). ``stability`` is the smallest theme stability of the model tried,
+    ``language_v`` Cramér's V between theme and language, ``reason_agreement`` the adjusted
+    Rand index between themes and recorded exit reasons (a diagnostic: 0 = no more agreement
+    than chance, 1 = the same partition).
+    """
+
     status: str
     message: str
     n_comments: int
@@ -115,6 +189,22 @@ class ThemesResult:
     k: int
     themes: list[Theme] = field(default_factory=list)
     unassigned: int = 0
+    stability: float | None = None
+    stability_threshold: float = STABILITY_THRESHOLD
+    n_resamples: int = N_RESAMPLES
+    language_v: float | None = None
+    language_threshold: float = LANGUAGE_THRESHOLD
+    reason_agreement: float | None = None
+
+    def checks(self) -> dict:
+        """The checks as published next to the themes (no count, no comment)."""
+        r = lambda v: None if v is None else round(float(v), 2)  # noqa: E731
+        return {"status": self.status, "n_themes": self.n_themes,
+                "stability": r(self.stability),
+                "stability_threshold": self.stability_threshold,
+                "n_resamples": self.n_resamples, "language_v": r(self.language_v),
+                "language_threshold": self.language_threshold,
+                "reason_agreement": r(self.reason_agreement)}
 
     def to_records(self) -> list[dict]:
         """One row per theme and group (counts raw: the service layer applies suppression)."""
@@ -133,6 +223,39 @@ class ThemesResult:
         return asdict(self)
 
 
+def _fit(x, n_themes: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    model = NMF(n_components=n_themes, init="nndsvda", random_state=random_state, max_iter=2000)
+    w = model.fit_transform(x)
+    return w, model.components_
+
+
+def theme_stability(x, n_themes: int, *, n_resamples: int = N_RESAMPLES,
+                    random_state: int = 0) -> float:
+    """Split-half prediction stability of an ``n_themes`` model (see :data:`N_RESAMPLES`).
+
+    ``n_resamples`` times (fixed seed) the comments are split at random into two disjoint
+    halves, the model is fitted on each half, every comment is given the theme with the largest
+    weight under each of the two models, and the two assignments are compared with the adjusted
+    Rand index (sklearn ``adjusted_rand_score``: 1 = the same grouping, 0 = chance). Returns
+    the mean over the splits.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(random_state)
+    n = x.shape[0]
+    scores = []
+    for _ in range(n_resamples):
+        order = rng.permutation(n)
+        halves = (np.sort(order[: n // 2]), np.sort(order[n // 2:]))
+        labels = []
+        for half in halves:
+            model = NMF(n_components=n_themes, init="nndsvda", random_state=random_state,
+                        max_iter=2000).fit(x[half])
+            labels.append(model.transform(x).argmax(axis=1))
+        scores.append(adjusted_rand_score(labels[0], labels[1]))
+    return float(np.mean(scores))
+
+
 def find_themes(
     comments: Sequence[str] | pd.Series,
     groups: Sequence[str] | pd.Series | None = None,
@@ -142,25 +265,37 @@ def find_themes(
     min_term_comments: int = 3,
     top_n: int = 8,
     random_state: int = 0,
+    *,
+    reasons: Sequence[str] | pd.Series | None = None,
+    n_resamples: int = N_RESAMPLES,
+    stability_threshold: float = STABILITY_THRESHOLD,
+    language_threshold: float = LANGUAGE_THRESHOLD,
 ) -> ThemesResult:
-    """Find ``n_themes`` themes in exit comments and count comments per theme and group.
+    """Themes in exit comments, shown only when they are stable and not a language split.
 
-    ``groups`` (same length as ``comments``) gives each comment's migration-background group.
-    Empty comments are ignored. With fewer than ``max(min_comments, n_themes * k)`` non-empty
-    comments the result is ``too_few_comments`` and holds no terms.
+    Tries 2 to ``n_themes`` themes and keeps the most stable number (:func:`theme_stability`),
+    if it passes ``stability_threshold``; then checks that the themes do not follow the
+    language of the comments (Cramér's V < ``language_threshold``). Statuses:
+    ``ok`` (themes with their terms and counts per group), ``too_few_comments`` (fewer than
+    ``max(min_comments, n_themes * k)`` non-empty comments, or too few shared words),
+    ``unstable`` (no number of themes is stable), ``language_split``. ``groups`` and
+    ``reasons`` (recorded exit reasons, for the agreement diagnostic) have the comments'
+    length; empty comments are ignored.
     """
     texts = pd.Series(list(comments), dtype=object).fillna("").astype(str)
     grp = pd.Series(list(groups) if groups is not None else ["all"] * len(texts), dtype=object)
-    if len(grp) != len(texts):
-        raise ValueError("comments and groups differ in length")
+    rsn = pd.Series(list(reasons) if reasons is not None else [None] * len(texts), dtype=object)
+    if len(grp) != len(texts) or len(rsn) != len(texts):
+        raise ValueError("comments, groups and reasons differ in length")
     keep = texts.str.strip().str.len() > 0
-    texts, grp = texts[keep].reset_index(drop=True), grp[keep].fillna("unknown").astype(str)
-    grp = grp.reset_index(drop=True)
+    texts = texts[keep].reset_index(drop=True)
+    grp = grp[keep].fillna("unknown").astype(str).reset_index(drop=True)
+    rsn = rsn[keep].reset_index(drop=True)
     n = len(texts)
-    needed = max(min_comments, n_themes * k)
+    needed = max(min_comments, 2 * k)
     if n < needed:
         return ThemesResult(TOO_FEW, f"too few comments to find themes ({n} < {needed})", n,
-                            0, k)
+                            0, k, n_resamples=n_resamples)
     vec = TfidfVectorizer(
         preprocessor=to_concepts,
         token_pattern=r"(?u)\b[^\W\d]{3,}\b",
@@ -172,37 +307,81 @@ def find_themes(
     try:
         x = vec.fit_transform(texts)
     except ValueError:  # empty vocabulary after pruning
-        return ThemesResult(TOO_FEW, "too few shared words to find themes", n, 0, k)
-    if x.shape[1] < n_themes:
-        return ThemesResult(TOO_FEW, "too few shared words to find themes", n, 0, k)
-    model = NMF(n_components=n_themes, init="nndsvda", random_state=random_state, max_iter=2000)
-    w = model.fit_transform(x)
-    terms = np.asarray(vec.get_feature_names_out())
+        return ThemesResult(TOO_FEW, "too few shared words to find themes", n, 0, k,
+                            n_resamples=n_resamples)
+    # At least k comments per theme on average and more words than themes.
+    candidates = [m for m in range(n_themes, 1, -1) if n >= m * k and x.shape[1] > m]
+    if not candidates:
+        return ThemesResult(TOO_FEW, "too few comments or shared words to find themes", n, 0,
+                            k, n_resamples=n_resamples)
+    stability = {m: theme_stability(x, m, n_resamples=n_resamples, random_state=random_state)
+                 for m in candidates}
+    # The most stable number of themes (ties: the fewer themes).
+    chosen = max(sorted(stability), key=lambda m: (stability[m], -m))
+    if stability[chosen] < stability_threshold:
+        return ThemesResult(UNSTABLE, f"no number of themes from {candidates[-1]} to "
+                            f"{candidates[0]} is stable (best: {chosen} themes, split-half "
+                            f"agreement {stability[chosen]:.2f} < {stability_threshold})", n,
+                            chosen, k, stability=stability[chosen],
+                            stability_threshold=stability_threshold, n_resamples=n_resamples,
+                            language_threshold=language_threshold)
+    w, components = _fit(x, chosen, random_state)
     assigned = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1)
+    languages = [detect_language(t) for t in texts]
+    pairs = [(a, lang) for a, lang in zip(assigned, languages, strict=True)
+             if a >= 0 and lang is not None]
+    language_v = cramers_v([a for a, _ in pairs], [lang for _, lang in pairs]) if pairs else None
+    agreement = None
+    if reasons is not None:
+        from sklearn.metrics import adjusted_rand_score
+
+        known = [(a, r) for a, r in zip(assigned, rsn, strict=True)
+                 if a >= 0 and isinstance(r, str) and r]
+        if known:
+            agreement = float(adjusted_rand_score([r for _, r in known], [a for a, _ in known]))
+    common = dict(stability=stability[chosen], stability_threshold=stability_threshold,
+                  n_resamples=n_resamples, language_v=language_v,
+                  language_threshold=language_threshold, reason_agreement=agreement)
+    if language_v is not None and language_v >= language_threshold:
+        return ThemesResult(LANGUAGE_SPLIT, f"the themes follow the language of the comments "
+                            f"(Cramér's V {language_v:.2f} >= {language_threshold})", n,
+                            chosen, k, **common)
+    terms = np.asarray(vec.get_feature_names_out())
     group_order = [g for g in BACKGROUNDS if g in set(grp)] + sorted(
         set(grp) - set(BACKGROUNDS))
     themes = []
-    for i in range(n_themes):
+    for i in range(chosen):
         mask = assigned == i
         count = int(mask.sum())
         suppressed = count < k
-        weights = model.components_[i]
+        weights = components[i]
         top = [] if suppressed else [
             str(terms[j]) for j in np.argsort(weights)[::-1][:top_n] if weights[j] > 0
         ]
         by_group = {g: int(((grp == g) & mask).sum()) for g in group_order}
         themes.append(Theme(i + 1, top, count, by_group, suppressed))
     themes.sort(key=lambda t: -t.n_comments)
-    return ThemesResult(OK, "", n, n_themes, k, themes, int((assigned == -1).sum()))
+    return ThemesResult(OK, "", n, chosen, k, themes, int((assigned == -1).sum()), **common)
 
 
 __all__ = [
     "DUTCH_STOP_WORDS",
     "FRENCH_STOP_WORDS",
+    "LANGUAGE_SPLIT",
+    "LANGUAGE_THRESHOLD",
+    "N_RESAMPLES",
+    "OK",
+    "STABILITY_THRESHOLD",
+    "STATUSES",
     "STOP_WORDS",
+    "TOO_FEW",
+    "UNSTABLE",
     "Theme",
     "ThemesResult",
+    "cramers_v",
+    "detect_language",
     "find_themes",
     "normalise",
+    "theme_stability",
     "to_concepts",
 ]

@@ -176,8 +176,18 @@ class FunnelReportSchema(ma.Schema):
     comparisons = fields.List(fields.Dict(), required=True)
     pooled = fields.List(fields.Dict())
     unknown = fields.List(fields.Dict())
-    representation = fields.List(fields.Dict())
+    representation = fields.List(fields.Dict(), metadata={
+        "description": "Share of each group per stage against the eligible pool (Belgian "
+                       "nationals of the candidate age band); 'verdict' below / above / "
+                       "consistent from the exact binomial test with Holm over the tested rows "
+                       "(applicants and hires), see representation_test"})
     benchmark_label = fields.String(allow_none=True)
+    benchmark_scope = fields.String(allow_none=True)
+    representation_test = fields.Dict()
+    conversion = fields.List(fields.Dict(), metadata={
+        "description": "Application-to-appointment ratio per group with its Wilson interval and "
+                       "the ratio to the reference group (Katz interval), from the published "
+                       "rounded counts"})
     quality = fields.Dict()
     excluded_groups = fields.List(fields.Dict())
     family_size = fields.Integer()

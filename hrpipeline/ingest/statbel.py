@@ -27,6 +27,12 @@ the result in one transaction):
    Niet-Belg, niet-EU / Non-Belge, hors UE                      non_eu_background
    ==========================================================  =====================
 
+   The same labels say who is a Belgian national ("Belg van ..." / "Belge d'origine ..." vs
+   "Niet-Belg" / "Non-Belge"), or a nationality column (``CD_NATLTY``, ``TX_NATLTY_NL`` ...)
+   does; each row keeps that flag, so that the *eligible pool* (Belgian nationals: police
+   candidates must be Belgian) can be summed next to all residents
+   (:func:`aggregate_to_zones` with ``nationals_only``; scope suffix :data:`NATIONALS`).
+
    Categories without the EU / non-EU detail (``Belg van niet-Belgische herkomst`` alone),
    totals and anything else are errors: a benchmark silently missing a group would be wrong.
 
@@ -159,6 +165,28 @@ def _origin_vocabulary() -> dict[str, str]:
 
 
 ORIGIN_VOCABULARY = _origin_vocabulary()
+
+
+def _nationality_vocabulary() -> dict[str, bool]:
+    """Statbel origin label -> Belgian national? (labels that say it; see :func:`is_national`)."""
+    vocab: dict[str, bool] = {}
+    non_belgian = ("niet belg", "niet belgen", "vreemdeling", "non belge", "non belges",
+                   "etranger", "etrangers", "non belgian", "foreigner")
+    for label in ORIGIN_VOCABULARY:
+        if label.startswith(non_belgian):
+            vocab[label] = False
+        elif label.startswith(("belg", "belge", "belgian")):
+            vocab[label] = True
+    return vocab
+
+
+NATIONALITY_VOCABULARY = _nationality_vocabulary()
+#: Values of a nationality column (Statbel ``CD_NATLTY`` / ``TX_NATLTY_*``).
+_NATIONAL_VALUES = {"bel", "be", "belg", "belgen", "belge", "belges", "belgian", "belgians",
+                    "belgisch", "belgische", "belgische nationaliteit", "nationalite belge"}
+_FOREIGN_VALUES = {"etr", "niet belg", "niet belgen", "non belge", "non belges", "non belgian",
+                   "non belgians", "vreemdeling", "vreemdelingen", "etranger", "etrangers",
+                   "foreigner", "foreigners", "andere nationaliteit", "autre nationalite"}
 _UNSPLIT = {_norm(x) for x in ("Belg van niet-Belgische herkomst", "Belge d'origine étrangère",
                                "Belge d'origine non belge", "Niet-Belg", "Non-Belge",
                                "Belgian with foreign background", "Non-Belgian")}
@@ -174,6 +202,28 @@ def map_origin(label: str) -> str | None:
     ('belgian_origin', 'non_eu_background')
     """
     return ORIGIN_VOCABULARY.get(_norm(label))
+
+
+def is_national(label: str) -> bool | None:
+    """Does a Statbel origin label describe Belgian nationals? ``None`` when it does not say.
+
+    "Belg van Belgische herkomst" and "Belg van niet-Belgische herkomst ..." are Belgian
+    nationals; "Niet-Belg ..." / "Non-Belge ..." are not; our own group names ("eu background")
+    say nothing about nationality.
+
+    >>> is_national("Belge d'origine étrangère - hors UE"), is_national("Niet-Belg, EU")
+    (True, False)
+    """
+    return NATIONALITY_VOCABULARY.get(_norm(label))
+
+
+def _parse_nationality_cell(value: str) -> bool | None:
+    text = _norm(value)
+    if text in _NATIONAL_VALUES:
+        return True
+    if text in _FOREIGN_VALUES:
+        return False
+    return None
 
 
 # --- ages ------------------------------------------------------------------------------------
@@ -201,9 +251,28 @@ def _parse_age_cell(value: str) -> tuple[int, int] | None:
         return None
 
 
+#: Suffix of a population scope restricted to Belgian nationals (the eligible pool): police
+#: candidates must hold Belgian nationality (Jobpol admission conditions). ``"18-34:nat"`` =
+#: Belgian nationals aged 18-34; ``"18-34"`` = every resident aged 18-34.
+NATIONALS = ":nat"
+
+
+def nationals_scope(scope: str) -> str:
+    """``"18-34"`` -> ``"18-34:nat"`` (idempotent)."""
+    return scope if scope.endswith(NATIONALS) else scope + NATIONALS
+
+
+def is_nationals_scope(scope: str) -> bool:
+    return scope.endswith(NATIONALS)
+
+
 def scope_label(scope: str) -> str:
-    """Reader-facing scope: ``"18-34"`` -> ``"18–34"``, ``"all"`` -> ``"all ages"``."""
-    return "all ages" if scope == "all" else scope.replace("-", "\u2013")
+    """Reader-facing scope: ``"18-34"`` -> ``"18–34, all residents"``, ``"all:nat"`` ->
+    ``"all ages, Belgian nationals"``."""
+    nationals = is_nationals_scope(scope)
+    ages = scope[: -len(NATIONALS)] if nationals else scope
+    text = "all ages" if ages == "all" else ages.replace("-", "\u2013")
+    return f"{text}, {'Belgian nationals' if nationals else 'all residents'}"
 
 
 # --- Statbel tables --------------------------------------------------------------------------
@@ -211,12 +280,17 @@ def scope_label(scope: str) -> str:
 class StatbelTable:
     """Counts per municipality x group inside the population scope."""
 
-    counts: pd.DataFrame  # refnis, name_nl, name_fr, group, count
-    population_scope: str
+    counts: pd.DataFrame  # refnis, name_nl, name_fr, group, national, count
+    population_scope: str  # the age band of every resident ("18-34" or "all")
     rows_read: int
     rows_in_scope: int
     columns: dict[str, str]
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_nationality(self) -> bool:
+        """Every row says whether it counts Belgian nationals (origin label or column)."""
+        return bool(len(self.counts)) and bool(self.counts["national"].notna().all())
 
 
 _REFNIS_COLUMNS = ("CD_REFNIS", "CD_MUNTY_REFNIS", "REFNIS", "CD_MUNTY", "NIS", "NIS_CODE",
@@ -305,6 +379,8 @@ def parse_statbel(data: bytes, filename: str, *,
     age_col = age_col or next((c for c in columns
                                if re.search(r"(^|_)(AGE|LEEFTIJD)(_|$)", c.upper())), None)
     name_nl_col, name_fr_col = _municipality_name_columns(columns)
+    nationality_col = next((c for c in columns if c != origin_col and re.search(
+        r"NATLTY|NATIONALIT", c.upper())), None)
     if problems:
         raise_if_problems(problems, filename)
     if frame.empty:
@@ -323,6 +399,12 @@ def parse_statbel(data: bytes, filename: str, *,
     group = per_value(origin_col, map_origin)
     unsplit = per_value(origin_col, lambda v: _norm(v) in _UNSPLIT)
     ages = per_value(age_col, _parse_age_cell) if age_col else None
+    if nationality_col:
+        national = per_value(nationality_col, _parse_nationality_cell)
+        bad_nationality = national.isna()
+    else:
+        national = per_value(origin_col, is_national)
+        bad_nationality = pd.Series(False, index=frame.index)
     in_scope = pd.Series(True, index=frame.index)
     straddles = pd.Series(False, index=frame.index)
     if ages is not None and band is not None:
@@ -343,6 +425,10 @@ def parse_statbel(data: bytes, filename: str, *,
          "non-EU background)"),
         (group.isna() & ~unsplit, origin_col, "unknown_origin", f"expected {ORIGIN_EXPECTED}"),
     ]
+    if nationality_col:
+        checks.append((bad_nationality, nationality_col, "bad_nationality",
+                       "expected Belgian or non-Belgian (e.g. BEL / ETR, Belgen / niet-Belgen, "
+                       "Belges / non-Belges)"))
     if age_col and ages is not None:
         checks += [
             (ages.isna(), age_col, "bad_age",
@@ -363,6 +449,7 @@ def parse_statbel(data: bytes, filename: str, *,
         "name_nl": frame.loc[keep, name_nl_col] if name_nl_col else "",
         "name_fr": frame.loc[keep, name_fr_col] if name_fr_col else "",
         "group": group[keep],
+        "national": national[keep].astype(object),
         "count": count[keep].astype("int64"),
     })
     rows_in_scope = int(keep.sum())
@@ -374,12 +461,20 @@ def parse_statbel(data: bytes, filename: str, *,
         scope = age_band.replace("\u2013", "-").replace(" ", "")  # type: ignore[union-attr]
     elif age_band and age_col is None:
         notes.append(f"no age column: the benchmark covers all ages, not {age_band}")
+    if counts["national"].isna().any():
+        notes.append("the origin categories do not say who is a Belgian national: no "
+                     "eligible-pool benchmark (Belgian nationals) can be formed from this file")
     names = counts.groupby("refnis")[["name_nl", "name_fr"]].first()
-    summed = counts.groupby(["refnis", "group"], as_index=False)["count"].sum()
-    summed = summed.join(names, on="refnis")[["refnis", "name_nl", "name_fr", "group", "count"]]
+    counts["national"] = counts["national"].map({True: "yes", False: "no"}).fillna("unknown")
+    summed = counts.groupby(["refnis", "group", "national"], as_index=False)["count"].sum()
+    summed["national"] = summed["national"].map({"yes": True, "no": False}).astype(object)
+    summed = summed.join(names, on="refnis")[["refnis", "name_nl", "name_fr", "group",
+                                              "national", "count"]]
     used = {"refnis": refnis_col, "count": count_col, "origin": origin_col}
     if age_col:
         used["age"] = age_col
+    if nationality_col:
+        used["nationality"] = nationality_col
     return StatbelTable(summed, scope, len(frame), rows_in_scope, used, notes)
 
 
@@ -393,13 +488,22 @@ class ZoneAggregation:
     unmatched: list[dict[str, str]]  # municipalities of the file in no zone
 
 
-def aggregate_to_zones(table: StatbelTable, mapping: Mapping[str, str]) -> ZoneAggregation:
+def aggregate_to_zones(table: StatbelTable, mapping: Mapping[str, str], *,
+                       nationals_only: bool = False) -> ZoneAggregation:
     """Sum municipality counts per zone; share = group count / zone total (three groups).
 
     ``mapping`` is REFNIS -> zone code. Example: Schaarbeek 100 + Evere 50 non-EU of 400 + 200
-    residents gives PZ Brussel-Noord a non-EU share of 150 / 600 = 0.25.
+    residents gives PZ Brussel-Noord a non-EU share of 150 / 600 = 0.25. With
+    ``nationals_only`` only Belgian nationals are counted (the eligible pool; the table must
+    say who is one, :attr:`StatbelTable.has_nationality`).
     """
     counts = table.counts
+    if nationals_only:
+        if not table.has_nationality:
+            raise ValueError("the table does not say who is a Belgian national")
+        counts = counts[counts["national"].astype(bool)]
+    counts = counts.groupby(["refnis", "name_nl", "name_fr", "group"], as_index=False)[
+        "count"].sum()
     matched = counts[counts["refnis"].isin(mapping.keys())].copy()
     matched["zone_code"] = matched["refnis"].map(mapping)
     zone_counts = matched.groupby(["zone_code", "group"], as_index=False)["count"].sum()
@@ -476,15 +580,28 @@ def _parse_share(value: str) -> float | None:
     return number / 100.0 if percent else number
 
 
+_NATIONALS_WORDS = re.compile(
+    r"\s*(?:,|;)?\s*(?::nat|belgian nationals?|nationals?|belgen|belges|belgische "
+    r"nationaliteit|nationalite belge)\s*$")
+
+
 def _canonical_scope(value: str) -> str | None:
-    text = value.strip().lower()
-    if text in ("", "all", "alle", "tous", "all ages"):
-        return "all"
-    try:
-        low, high = parse_age_band(text)
-    except ValueError:
-        return None
-    return f"{low}+" if high == OPEN_AGE else f"{low}-{high}"
+    """``"18-34"``, ``"all"``; with a nationals suffix (``"18-34:nat"``, ``"18-34 Belgen"``,
+    ``"all, Belgian nationals"``) the scope of Belgian nationals only."""
+    text = _norm(value.replace(":nat", " nationals")) if value.strip() else ""
+    text = text.replace(" ", "-") if re.fullmatch(r"\d{1,3} \d{1,3}", text) else text
+    nationals = bool(text) and bool(_NATIONALS_WORDS.search(text))
+    if nationals:
+        text = _NATIONALS_WORDS.sub("", text).strip()
+    if text in ("", "all", "alle", "tous", "all ages", "toutes", "alle leeftijden"):
+        base = "all"
+    else:
+        try:
+            low, high = parse_age_band(text.replace(" - ", "-").replace(" ", "-"))
+        except ValueError:
+            return None
+        base = f"{low}+" if high == OPEN_AGE else f"{low}-{high}"
+    return nationals_scope(base) if nationals else base
 
 
 def parse_zone_shares(
@@ -590,7 +707,8 @@ def parse_zone_shares(
         scope = _canonical_scope(scope_raw)
         if scope is None:
             problems.append(Problem(excel_row, col["scope"], scope_raw, "bad_scope",
-                                    "expected 'all' or an age band such as 18-34 or 65+"))
+                                    "expected 'all' or an age band such as 18-34 or 65+, "
+                                    "optionally followed by ':nat' (Belgian nationals only)"))
         entry["scope"] = scope
         entry["ok"] = len(problems) == before
         parsed.append(entry)
@@ -657,8 +775,12 @@ __all__ = [
     "StatbelTable",
     "ZoneAggregation",
     "ZoneShareEntry",
+    "NATIONALS",
     "aggregate_to_zones",
+    "is_national",
+    "is_nationals_scope",
     "map_origin",
+    "nationals_scope",
     "parse_age_band",
     "parse_date",
     "parse_statbel",

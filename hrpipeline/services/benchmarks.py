@@ -8,8 +8,11 @@
   reference date replaces the earlier figures.
 - :func:`load_default_benchmarks` stores the published national / regional Statbel figures
   (``hrpipeline/data/statbel_regional_defaults.csv``) as *regional fallbacks*.
-- :func:`benchmark_for_zone` returns the zone's own benchmark when there is one (preferring the
-  age band that matches candidates), otherwise the regional fallback, always labelled.
+- :func:`benchmark_for_zone` returns the zone's own benchmark when there is one, otherwise the
+  regional fallback, always labelled: for flows (applicants, hires; ``kind="flow"``) the
+  *eligible pool*, Belgian nationals of the candidate age band (police candidates must be
+  Belgian); for the corps (``kind="stock"``) a stock benchmark, Belgian nationals of working
+  age. Non-Belgian residents are never part of either (scopes ending in ``:nat``).
 
 Region of a zone (for the fallback): Flanders for Dutch-speaking zones, Wallonia for
 French-speaking zones, Brussels for bilingual zones (all bilingual zones are Brussels zones).
@@ -26,7 +29,7 @@ from pathlib import Path
 from flask import has_request_context
 from sqlalchemy import delete, select
 
-from hrpipeline.analysis.representation import FOREIGN_BACKGROUND, BenchmarkShares
+from hrpipeline.analysis.representation import FLOW, FOREIGN_BACKGROUND, STOCK, BenchmarkShares
 from hrpipeline.domain import BELGIAN_ORIGIN, KNOWN_BACKGROUNDS
 from hrpipeline.errors import NotFound, ValidationFailed
 from hrpipeline.extensions import db
@@ -35,6 +38,8 @@ from hrpipeline.ingest.statbel import (
     DEFAULT_AGE_BAND,
     REFNIS_RE,
     aggregate_to_zones,
+    is_nationals_scope,
+    nationals_scope,
     parse_statbel,
     parse_zone_shares,
     raise_if_problems,
@@ -79,6 +84,11 @@ class BenchmarkSet:
     source_label: str
     is_fallback: bool
     region: str | None
+    kind: str = FLOW  # "flow": the eligible pool (applicants, hires); "stock": the corps
+
+    @property
+    def nationals_only(self) -> bool:
+        return is_nationals_scope(self.population_scope)
 
     def as_analysis(self) -> BenchmarkShares:
         """The pure-analysis view (``hrpipeline.analysis.representation``)."""
@@ -98,6 +108,12 @@ class ImportReport:
     unmatched_municipalities: list[dict[str, str]] = field(default_factory=list)
     incomplete_zones: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The eligible pool (Belgian nationals of the same age band), when the file says who is
+    # a Belgian national; ``zones`` / ``source_labels`` above describe all residents.
+    eligible_scope: str | None = None
+    eligible_zones: dict[str, dict[str, dict[str, float | int | None]]] = field(
+        default_factory=dict)
+    eligible_labels: dict[str, str] = field(default_factory=dict)
 
 
 # --- zone mapping ----------------------------------------------------------------------------
@@ -242,27 +258,39 @@ def import_statbel(data: bytes, filename: str, *, source: str, reference_date: d
     label_source = _source_with_year(source, reference_date)
     report = ImportReport(filename, table.population_scope, reference_date, 0, 0, {}, {},
                           agg.unmatched, agg.missing, list(table.notes))
+    # The eligible pool (Belgian nationals) is stored next to all residents when the file
+    # says who is a Belgian national; the residents' figures are kept for context only.
+    populations = [(table.population_scope, agg, report.zones, report.source_labels)]
+    if table.has_nationality:
+        report.eligible_scope = nationals_scope(table.population_scope)
+        populations.append((report.eligible_scope,
+                            aggregate_to_zones(table, mapping, nationals_only=True),
+                            report.eligible_zones, report.eligible_labels))
     try:
-        for code, frame in agg.zone_counts.groupby("zone_code"):
-            zone = zones[code]
-            found, missing = agg.municipalities[code], agg.missing.get(code, [])
-            where = (f"municipalities of {_zone_label(zone)}" if not missing else
-                     f"{len(found)} of {len(found) + len(missing)} municipalities of "
-                     f"{_zone_label(zone)}")
-            label = f"{label_source}, {scope_label(table.population_scope)}, {where}"
-            report.replaced_rows += _replace(zone.id, table.population_scope, reference_date)
-            report.zones[code] = {}
-            for group, count, share in frame[["group", "count", "share"]].itertuples(index=False):
-                db.session.add(Benchmark(
-                    zone_id=zone.id, region=None, migration_background=group,
-                    share=float(share), count=int(count),
-                    population_scope=table.population_scope, reference_date=reference_date,
-                    source=label, is_fallback=False))
-                report.zones[code][group] = {"count": int(count), "share": float(share)}
-                report.stored_rows += 1
-            report.source_labels[code] = label
-            _audit("benchmark_imported", user, zone_id=zone.id, filename=filename,
-                   scope=table.population_scope, reference_date=reference_date.isoformat())
+        for scope, aggregation, zone_out, label_out in populations:
+            for code, frame in aggregation.zone_counts.groupby("zone_code"):
+                zone = zones[code]
+                found, missing = agg.municipalities[code], agg.missing.get(code, [])
+                where = (f"municipalities of {_zone_label(zone)}" if not missing else
+                         f"{len(found)} of {len(found) + len(missing)} municipalities of "
+                         f"{_zone_label(zone)}")
+                label = f"{label_source}, {scope_label(scope)}, {where}"
+                report.replaced_rows += _replace(zone.id, scope, reference_date)
+                total = int(frame["count"].sum())
+                if total == 0:  # no Belgian national in the band: no eligible-pool figure
+                    continue
+                zone_out[code] = {}
+                for group, count in frame[["group", "count"]].itertuples(index=False):
+                    share = count / total if total else 0.0
+                    db.session.add(Benchmark(
+                        zone_id=zone.id, region=None, migration_background=group,
+                        share=float(share), count=int(count), population_scope=scope,
+                        reference_date=reference_date, source=label, is_fallback=False))
+                    zone_out[code][group] = {"count": int(count), "share": float(share)}
+                    report.stored_rows += 1
+                label_out[code] = label
+                _audit("benchmark_imported", user, zone_id=zone.id, filename=filename,
+                       scope=scope, reference_date=reference_date.isoformat())
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -326,6 +354,7 @@ class RegionalFigure:
     share: float
     count: int | None
     source: str
+    population_scope: str = "all"  # "all" = every resident, "all:nat" = Belgian nationals
 
 
 def regional_defaults(path: Path | None = None) -> list[RegionalFigure]:
@@ -352,10 +381,17 @@ def regional_defaults(path: Path | None = None) -> list[RegionalFigure]:
                         if g["value_status"] != "published"})
         source = "Statbel origin statistics as published: " + " ; ".join(urls)
         ref = dt.date.fromisoformat(date_text)
+        nat = nationals_scope("all")
         if bb and all(g["persons"] for g in (bb, fb, nb)):
-            b, f = int(bb["persons"]), int(fb["persons"]) + int(nb["persons"])
-            figures += [RegionalFigure(region, ref, BELGIAN_ORIGIN, b / (b + f), b, source),
-                        RegionalFigure(region, ref, FOREIGN_BACKGROUND, f / (b + f), f, source)]
+            b, f_bel = int(bb["persons"]), int(fb["persons"])
+            f = f_bel + int(nb["persons"])
+            figures += [
+                RegionalFigure(region, ref, BELGIAN_ORIGIN, b / (b + f), b, source),
+                RegionalFigure(region, ref, FOREIGN_BACKGROUND, f / (b + f), f, source),
+                RegionalFigure(region, ref, BELGIAN_ORIGIN, b / (b + f_bel), b, source, nat),
+                RegionalFigure(region, ref, FOREIGN_BACKGROUND, f_bel / (b + f_bel), f_bel,
+                               source, nat),
+            ]
             continue
         foreign = (float(fb["share_pct"]) + float(nb["share_pct"])) / 100.0
         if bb is None:
@@ -363,25 +399,32 @@ def regional_defaults(path: Path | None = None) -> list[RegionalFigure]:
         if notes:
             source += " (" + "; ".join(notes) + ")"
         belgian = float(bb["share_pct"]) / 100.0 if bb else 1.0 - foreign
+        # Belgian nationals only: the foreign-origin Belgians over all Belgians.
+        nationals = belgian + float(fb["share_pct"]) / 100.0
+        foreign_nat = float(fb["share_pct"]) / 100.0 / nationals
         figures += [RegionalFigure(region, ref, BELGIAN_ORIGIN, belgian, None, source),
-                    RegionalFigure(region, ref, FOREIGN_BACKGROUND, foreign, None, source)]
+                    RegionalFigure(region, ref, FOREIGN_BACKGROUND, foreign, None, source),
+                    RegionalFigure(region, ref, BELGIAN_ORIGIN, 1.0 - foreign_nat, None, source,
+                                   nat),
+                    RegionalFigure(region, ref, FOREIGN_BACKGROUND, foreign_nat, None, source,
+                                   nat)]
     return figures
 
 
 def load_default_benchmarks(path: Path | None = None) -> int:
     """Store the regional fallbacks (idempotent: upsert). Returns the number of new rows."""
     existing = {
-        (b.region, b.migration_background, b.reference_date): b
+        (b.region, b.migration_background, b.reference_date, b.population_scope): b
         for b in db.session.scalars(select(Benchmark).where(Benchmark.is_fallback.is_(True),
                                                             Benchmark.zone_id.is_(None)))
     }
     inserted = 0
     for fig in regional_defaults(path):
-        row = existing.get((fig.region, fig.group, fig.reference_date))
+        row = existing.get((fig.region, fig.group, fig.reference_date, fig.population_scope))
         if row is None:
             db.session.add(Benchmark(zone_id=None, region=fig.region,
                                      migration_background=fig.group, share=fig.share,
-                                     count=fig.count, population_scope="all",
+                                     count=fig.count, population_scope=fig.population_scope,
                                      reference_date=fig.reference_date, source=fig.source,
                                      is_fallback=True))
             inserted += 1
@@ -400,39 +443,57 @@ def _latest(rows: list[Benchmark]) -> list[Benchmark]:
     return [r for r in rows if r.reference_date == newest]
 
 
-def benchmark_for_zone(zone_id: int, scope_preference: tuple[str, ...] = ("18-34", "all"),
-                       ) -> BenchmarkSet | None:
+#: The eligible pool for flows (applicants, hires): Belgian nationals of the candidate age
+#: band in the zone's municipalities, else (labelled) Belgian nationals of all ages.
+FLOW_SCOPES: tuple[str, ...] = (nationals_scope(DEFAULT_AGE_BAND), nationals_scope("all"))
+#: The age band of the stock benchmark: officers serve from 18 to the pension age.
+STOCK_AGE_BAND = "18-64"
+#: The stock benchmark for the corps: Belgian nationals of working age, else of all ages.
+STOCK_SCOPES: tuple[str, ...] = (nationals_scope(STOCK_AGE_BAND), nationals_scope("all"))
+SCOPES_OF_KIND = {FLOW: FLOW_SCOPES, STOCK: STOCK_SCOPES}
+
+
+def benchmark_for_zone(zone_id: int, scope_preference: tuple[str, ...] | None = None, *,
+                       kind: str = FLOW) -> BenchmarkSet | None:
     """The zone's own benchmark (first scope of ``scope_preference`` it has, latest date),
     else the regional fallback (the zone's region, else Belgium), else ``None``.
 
-    Labels: own "Statbel 2024, 18–34, municipalities of PZ Gent"; fallback
-    "Regional fallback: Statbel 2023, Flanders, all ages".
+    ``kind`` picks the scopes when ``scope_preference`` is not given: ``"flow"`` (the default,
+    for applicants and hires) the eligible pool :data:`FLOW_SCOPES`, ``"stock"`` (the corps)
+    :data:`STOCK_SCOPES`. Both are Belgian nationals only: a benchmark of all residents counts
+    people who may not apply (docs/benchmarks.md).
+
+    Labels: own "Statbel 2024, 18–34, Belgian nationals, municipalities of PZ Gent"; fallback
+    "Regional fallback: Statbel 2023, Flanders, all ages, Belgian nationals".
     """
+    if kind not in SCOPES_OF_KIND:
+        raise ValueError(f"kind must be 'flow' or 'stock', got {kind!r}")
+    scopes = scope_preference or SCOPES_OF_KIND[kind]
     zone = db.session.get(Zone, zone_id)
     if zone is None:
         raise NotFound(f"No zone {zone_id}.")
     own = list(db.session.scalars(select(Benchmark).where(Benchmark.zone_id == zone_id,
                                                           Benchmark.is_fallback.is_(False))))
-    for scope in scope_preference:
+    for scope in scopes:
         rows = _latest([r for r in own if r.population_scope == scope])
         if rows:
-            return _make_set(zone, rows, rows[0].source, False, None)
+            return _make_set(zone, rows, rows[0].source, False, None, kind)
     fallback = list(db.session.scalars(select(Benchmark).where(
         Benchmark.is_fallback.is_(True), Benchmark.zone_id.is_(None))))
     for region in (region_of_zone(zone), NATIONAL):
-        for scope in scope_preference:
+        for scope in scopes:
             rows = _latest([r for r in fallback
                             if r.region == region and r.population_scope == scope])
             if rows:
                 year = rows[0].reference_date.year if rows[0].reference_date else "undated"
                 label = (f"Regional fallback: Statbel {year}, {REGION_NAMES.get(region, region)},"
                          f" {scope_label(scope)}")
-                return _make_set(zone, rows, label, True, region)
+                return _make_set(zone, rows, label, True, region, kind)
     return None
 
 
 def _make_set(zone: Zone, rows: list[Benchmark], label: str, fallback: bool,
-              region: str | None) -> BenchmarkSet:
+              region: str | None, kind: str = FLOW) -> BenchmarkSet:
     order = {g: i for i, g in enumerate((*KNOWN_BACKGROUNDS, FOREIGN_BACKGROUND))}
     rows = sorted(rows, key=lambda r: order.get(r.migration_background, 99))
     return BenchmarkSet(
@@ -440,10 +501,14 @@ def _make_set(zone: Zone, rows: list[Benchmark], label: str, fallback: bool,
         shares={r.migration_background: r.share for r in rows},
         counts={r.migration_background: r.count for r in rows},
         population_scope=rows[0].population_scope, reference_date=rows[0].reference_date,
-        source=rows[0].source, source_label=label, is_fallback=fallback, region=region)
+        source=rows[0].source, source_label=label, is_fallback=fallback, region=region,
+        kind=kind)
 
 
 __all__ = [
+    "FLOW_SCOPES",
+    "STOCK_AGE_BAND",
+    "STOCK_SCOPES",
     "BenchmarkSet",
     "ImportReport",
     "MappingLoad",

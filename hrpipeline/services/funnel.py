@@ -87,6 +87,9 @@ class FunnelReport:
     excluded_groups: list[dict[str, Any]]
     representation: list[dict[str, Any]] = field(default_factory=list)
     benchmark_label: str | None = None
+    benchmark_scope: str | None = None  # e.g. "18-34:nat" (Belgian nationals aged 18-34)
+    representation_family: int = 0  # rows tested together (Holm)
+    conversion: list[dict[str, Any]] = field(default_factory=list)
     family_size: int = 0
     synthetic: bool = False
 
@@ -114,6 +117,19 @@ class FunnelReport:
             "unknown": [to_json(r) for r in self.unknown],
             "representation": [to_json(r) for r in self.representation],
             "benchmark_label": self.benchmark_label,
+            "benchmark_scope": self.benchmark_scope,
+            "representation_test": {
+                "test": "exact two-sided binomial test of each share against the benchmark "
+                        "share (scipy binomtest)",
+                "adjustment": "holm", "alpha": 0.05, "family_size": self.representation_family,
+                "tested": "applicants (first stage) and hires (passed the last stage) with a "
+                          "published share (at least min_denominator persons of known "
+                          "background), the groups other than Belgian origin",
+                "rule": "'below' / 'above' only when the Holm-adjusted p < 0.05; otherwise "
+                        "'consistent' with the benchmark; counts are the published (rounded) "
+                        "counts; unknown background is counted beside the shares, not in them",
+            },
+            "conversion": [to_json(r) for r in self.conversion],
             "quality": to_json(self.quality),
             "excluded_groups": self.excluded_groups,
             "family_size": self.family_size,
@@ -214,6 +230,8 @@ def funnel_report(user: User, zone: str, period: str, *, reference: str = DEFAUL
         excluded_groups=excluded, family_size=family, synthetic=_is_demo(),
     )
     _add_representation(report, zone_obj, pol, pub)
+    if report.stages:
+        _add_conversion(report, pol, pub)
     return report
 
 
@@ -461,46 +479,109 @@ def _published_pooled(result, view, release, entry, strata) -> list[dict[str, An
 
 
 def _add_representation(report: FunnelReport, zone_obj, pol, pub) -> None:
-    """Group shares at each stage vs the zone's population benchmark, through the gate."""
+    """Group shares at each stage vs the zone's eligible pool, through the gate.
+
+    Benchmark: Belgian nationals of the candidate age band (``benchmark_for_zone``, kind
+    ``flow``). Every stage is shown (persons who entered it; for the last stage, those who
+    passed it: the hires); only the two flows are tested, applicants (first stage) and hires,
+    with Holm over those rows (``representation_against_benchmark``). A stage with a hidden
+    count publishes no share and is not tested, nor is a flow of fewer than MIN_DENOMINATOR
+    persons of known background (its share is not published either). Everything is computed from the published
+    (rounded) counts.
+    """
     try:
         from hrpipeline.services.benchmarks import benchmark_for_zone
     except ImportError:  # benchmarks service not installed yet
         return
-    if zone_obj is None:
+    if zone_obj is None or not report.stages:
         return
-    bench = benchmark_for_zone(zone_obj.id)
+    bench = benchmark_for_zone(zone_obj.id, kind="flow")
     if bench is None:
         return
     from hrpipeline.analysis.representation import representation_against_benchmark
 
+    first, last = report.stages[0], report.stages[-1]
+    known = [g for g in report.groups if g != "unknown"]
     populations = []
     for stage in report.stages:
-        populations.append((stage, {g: pub(stage, g) for g in report.groups}))
+        outcome = "passed" if stage == last else None
+        populations.append((stage, {g: pub(stage, g, outcome) for g in report.groups}))
     # A stage with any hidden group count publishes no shares (they would give it back).
     hidden_pops = {name for name, p in populations if any_hidden(*p.values())}
     clean = [(name, {g: (0 if is_suppressed(v) else int(v)) for g, v in p.items()})
              for name, p in populations]
+    # Tested: the flows whose shares are published (no hidden count, a base of at least
+    # MIN_DENOMINATOR persons of known background).
+    known_total = {name: sum(p[g] for g in known) for name, p in clean}
+    tested = [s for s in dict.fromkeys((first, last))
+              if s not in hidden_pops and known_total[s] >= pol.min_denominator]
     benchmark = bench.as_analysis()
     # Pure function of the published populations and the benchmark: computed once per
     # combination (its exact binomial intervals cost ~0.1 s per zone report).
-    key = (repr(clean), repr(benchmark))
+    key = (repr(clean), repr(benchmark), tuple(tested))
     with _cache_lock:
         result = _representation_cache.get(key)
     if result is None:
-        result = representation_against_benchmark(clean, benchmark)
+        result = representation_against_benchmark(clean, benchmark,
+                                                   tested_populations=tested)
         with _cache_lock:
             _representation_cache[key] = result
             while len(_representation_cache) > 256:
                 _representation_cache.popitem(last=False)
     report.benchmark_label = result.source_label
+    report.benchmark_scope = bench.population_scope
+    report.representation_family = result.family_size
+    raw = dict(populations)
     for row in result.rows:
         hidden = row.population in hidden_pops
         share = published_rate(row.observed, row.n, pol) if not hidden else SUPPRESSED
+        counts = raw[row.population]
         report.representation.append({
             "stage": row.population, "group": row.group,
+            "flow": ("applicants" if row.population == first else
+                     "hires" if row.population == last else None),
+            "known": gate_sum(*[counts[g] for g in known]),
+            "unknown": counts.get("unknown", 0),
             "share": _rate(share), "benchmark_share": round(row.benchmark_share, 4),
             "gap_points": rounded(row.gap_points, 1, is_suppressed(share)),
             "ratio": rounded(row.ratio, 3, is_suppressed(share)),
             "sd": rounded(row.sd, 1, is_suppressed(share)),
+            "p_value": _p_text(row.p_value) if row.verdict != "not_tested" else None,
+            "p_adjusted": _p_text(row.p_adjusted) if row.verdict != "not_tested" else None,
+            "verdict": row.verdict,
             "benchmark_label": row.source_label, "is_fallback": row.is_fallback,
+        })
+
+
+def _add_conversion(report: FunnelReport, pol, pub) -> None:
+    """Application-to-appointment ratio per group, from the published (rounded) counts."""
+    from hrpipeline.analysis.conversion import application_to_appointment
+
+    first, last = report.stages[0], report.stages[-1]
+    known = [g for g in report.groups if g != "unknown"]
+    applicants = {g: pub(first, g) for g in known}
+    hires = {g: pub(last, g, "passed") for g in known}
+    clean_a = {g: 0 if is_suppressed(v) else int(v) for g, v in applicants.items()}
+    clean_h = {g: 0 if is_suppressed(v) else int(v) for g, v in hires.items()}
+    ref_hidden = any_hidden(applicants.get(report.reference), hires.get(report.reference))
+    for c in application_to_appointment(clean_a, clean_h, report.reference):
+        hidden = any_hidden(applicants[c.group], hires[c.group])
+        rate = published_rate(hires[c.group], applicants[c.group], pol)
+        no_rate = is_suppressed(rate) or rate is None
+        ci = gate_interval(c.rate_low if c.rate_low is not None else 0.0,
+                           c.rate_high if c.rate_high is not None else 0.0,
+                           hidden or no_rate or c.rate_low is None)
+        ref_rate = published_rate(hires.get(report.reference, 0),
+                                  applicants.get(report.reference, 0), pol)
+        ratio_hidden = (no_rate or ref_hidden or is_suppressed(ref_rate)
+                        or ref_rate is None or c.ratio is None)
+        report.conversion.append({
+            "group": c.group, "applicants": applicants[c.group], "hires": hires[c.group],
+            "rate": _rate(rate), "rate_low": _lo(ci), "rate_high": _hi(ci),
+            "ratio": None if c.group == report.reference else
+            rounded(c.ratio, 3, ratio_hidden and c.ratio is not None),
+            "ratio_low": None if c.group == report.reference or c.ratio_low is None else
+            rounded(c.ratio_low, 3, ratio_hidden),
+            "ratio_high": None if c.group == report.reference or c.ratio_high is None else
+            rounded(c.ratio_high, 3, ratio_hidden),
         })

@@ -453,7 +453,7 @@ class RetentionReport:
             "cox": {**to_json({k: v for k, v in self.cox.items() if k != "terms"}),
                     "terms": rows(self.cox.get("terms", []))},
             "reasons": rows(self.reasons), "reasons_test": to_json(self.reasons_test),
-            "themes": {**{k: v for k, v in self.themes.items() if k != "rows"},
+            "themes": {**to_json({k: v for k, v in self.themes.items() if k != "rows"}),
                        "rows": rows(self.themes.get("rows", []))},
             "findings": self.findings, "definitions": self.definitions,
             "suppression": {"symbol": "x", "k": self.k,
@@ -661,7 +661,7 @@ def _benchmark(zone_obj: Zone | None):
         return None
     from hrpipeline.services.benchmarks import benchmark_for_zone
 
-    return benchmark_for_zone(zone_obj.id)
+    return benchmark_for_zone(zone_obj.id, kind="stock")  # the corps: a stock benchmark
 
 
 def _representation(release, zone, groups, pol, bench):
@@ -1000,16 +1000,26 @@ def _reasons(release, zone, wf, ref_date, groups, pol):
     return rows, test
 
 
-def _themes(wf: pd.DataFrame, ref_date: dt.date, pol: Policy) -> dict[str, Any]:
-    left = wf[wf["exit_date"].between(pd.Timestamp(WINDOW_START), pd.Timestamp(ref_date))]
-    left = left[left["exit_comment"].fillna("").str.strip().str.len() > 0]
-    res = find_themes(left["exit_comment"], left["migration_background"], k=pol.k)
+def _themes(wf: pd.DataFrame, ref_date: dt.date, pol: Policy,
+            published_leavers: int) -> dict[str, Any]:
+    leavers = wf[wf["exit_date"].between(pd.Timestamp(WINDOW_START), pd.Timestamp(ref_date))]
+    left = leavers[leavers["exit_comment"].fillna("").str.strip().str.len() > 0]
+    res = find_themes(left["exit_comment"], left["migration_background"], k=pol.k,
+                      reasons=left["exit_reason"])
+    # Themes only when stable and language-independent (analysis.themes); the checks and the
+    # response rate: leavers with a comment (rounded by cell key) / the published leavers of
+    # the window (a sum of the release's leaves), whole percent.
+    secret = disclosure_key()
+    comments = round_count(len(left), pol.k, cell_key(
+        secret, ("comments", ",".join(sorted(set(wf["zone"]))), ref_date), len(left)))
+    rate = (published_rate(min(comments, published_leavers), published_leavers, pol)
+            if published_leavers else None)
+    checks = {**res.checks(), "response_rate": _r(rate, 2)}
     if res.status != "ok" or not res.themes:
-        return {"status": res.status, "message": res.message, "rows": []}
+        return {**checks, "message": res.message, "rows": []}
     # Each theme × group count is rounded to base k with a key of its identity and value (the
     # theme table is linked to no other table); a theme's total is the sum of its published
     # cells, so the table adds up and no total is rounded twice.
-    secret = disclosure_key()
     rows = []
     for t in res.themes:
         terms = "" if t.suppressed else ", ".join(t.top_terms)
@@ -1019,7 +1029,7 @@ def _themes(wf: pd.DataFrame, ref_date: dt.date, pol: Policy) -> dict[str, Any]:
             rows.append({"theme": t.theme_id, "top_terms": terms, "group": g, "count": c})
         rows.append({"theme": t.theme_id, "top_terms": terms, "group": "all",
                      "count": sum(cells.values())})
-    return {"status": res.status, "message": "", "rows": rows}
+    return {**checks, "message": "", "rows": rows}
 
 
 def _findings(lang: str, reference: str, summary, pairwise, representation, bench) -> list[str]:
@@ -1104,7 +1114,9 @@ def _build_report(release: RetentionRelease, zone: str, zone_obj: Zone | None, l
     over_time, by_rank = _representation(release, code, groups, pol, bench)
     surv = _survival_part(release, code, wf, ref_date, groups, pol, reference)
     reasons, reasons_test = _reasons(release, code, wf, data.release_date, groups, pol)
-    themes = _themes(wf, data.release_date, pol)
+    exits = release.zone_leaves(code)
+    themes = _themes(wf, data.release_date, pol,
+                     _sum(exits[exits["exit_year"] != STAYING]))
     headcount = [{"date": r["date"], "group": r["group"], "count": r["count"]}
                  for r in over_time]
     findings = _findings(lang, reference, surv["summary"], surv["pairwise_early"], over_time,

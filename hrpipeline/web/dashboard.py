@@ -189,6 +189,18 @@ def chart(name: str, fmt: str):
 # --- template helpers for the report pages ---------------------------------------------------
 
 
+@bp.app_template_global("representation_verdict")
+def representation_verdict(verdict: str | None) -> str:
+    """What the test says about a share against the pool (docs/benchmarks.md)."""
+    texts = {
+        "below": _("below its share"),
+        "above": _("above its share"),
+        "consistent": _("consistent with its share"),
+        "not_tested": _("not tested"),
+    }
+    return str(texts.get(verdict or "not_tested", verdict or ""))
+
+
 @bp.app_template_global("tier_label")
 def tier_label(tier: str | None) -> str:
     text = TIER_LABELS.get((tier or "").lower())

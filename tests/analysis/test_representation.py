@@ -151,3 +151,88 @@ def test_sd_sign_and_formula_property(n, p, data):
     assert (row.gap_points > 0) == (row.sd > 0) or row.gap_points == pytest.approx(0, abs=1e-9)
     assert 0.0 <= row.p_value <= 1.0
     assert row.ci_low <= row.share <= row.ci_high
+
+
+# --- verdicts: exact binomial test, Holm over the family compared --------------------------
+
+
+def test_holm_verdicts_match_statsmodels_multipletests():
+    # Reference: statsmodels multipletests(method="holm") on the exact binomial p-values
+    # (statsmodels binom_test) of the tested rows: applicants and appointed x EU / non-EU.
+    from statsmodels.stats.multitest import multipletests
+
+    bench = BenchmarkShares({BELGIAN_ORIGIN: 0.6, EU_BACKGROUND: 0.1, NON_EU_BACKGROUND: 0.3},
+                            "test benchmark")
+    pops = [
+        ("application", {BELGIAN_ORIGIN: 150, EU_BACKGROUND: 20, NON_EU_BACKGROUND: 30}),
+        ("interview", {BELGIAN_ORIGIN: 60, EU_BACKGROUND: 5, NON_EU_BACKGROUND: 5}),
+        ("appointed", {BELGIAN_ORIGIN: 30, EU_BACKGROUND: 4, NON_EU_BACKGROUND: 6}),
+    ]
+    result = representation_against_benchmark(pops, bench,
+                                               tested_populations=["application", "appointed"])
+    tested = [r for r in result.rows if r.verdict != "not_tested"]
+    assert [(r.population, r.group) for r in tested] == [
+        ("application", EU_BACKGROUND), ("application", NON_EU_BACKGROUND),
+        ("appointed", EU_BACKGROUND), ("appointed", NON_EU_BACKGROUND)]
+    assert result.family_size == 4
+    raw = [binom_test(r.observed, r.n, r.benchmark_share) for r in tested]
+    reject, adjusted, _, _ = multipletests(raw, alpha=0.05, method="holm")
+    assert [r.p_adjusted for r in tested] == pytest.approx(list(adjusted), rel=1e-9)
+    # Application non-EU: 30 of 200 against 30 % -> far below (raw p ~ 1e-6).
+    assert result.row("application", NON_EU_BACKGROUND).verdict == "below"
+    for r, rej in zip(tested, reject, strict=True):
+        expected = ("below" if r.share < r.benchmark_share else "above") if rej else "consistent"
+        assert r.verdict == expected
+    # Intermediate stages, Belgian origin and the EU + non-EU sum are shown, not tested.
+    assert result.row("interview", NON_EU_BACKGROUND).verdict == "not_tested"
+    assert result.row("application", BELGIAN_ORIGIN).verdict == "not_tested"
+    assert result.row("application", FOREIGN_BACKGROUND).verdict == "not_tested"
+    assert result.row("interview", NON_EU_BACKGROUND).p_adjusted is None
+
+
+def test_a_raw_p_under_alpha_is_not_below_after_holm():
+    # Two tested rows, each raw p between .025 and .05: Holm multiplies the smaller by 2.
+    bench = BenchmarkShares({BELGIAN_ORIGIN: 0.7, FOREIGN_BACKGROUND: 0.3}, "test")
+    pops = {"application": {BELGIAN_ORIGIN: 80, EU_BACKGROUND: 20},
+            "appointed": {BELGIAN_ORIGIN: 80, NON_EU_BACKGROUND: 20}}
+    result = representation_against_benchmark(pops, bench)
+    row = result.row("application", FOREIGN_BACKGROUND)
+    raw = binom_test(20, 100, 0.3)
+    assert 0.025 < raw < 0.05 and row.p_value == pytest.approx(raw)
+    assert row.p_adjusted == pytest.approx(min(1.0, 2 * raw))
+    assert row.share < row.benchmark_share and row.verdict == "consistent"
+
+
+def test_family_wise_error_under_the_null_is_at_most_alpha_simulation():
+    # Simulation (seed 20261207): applicants and hires drawn from the benchmark itself, 4000
+    # replicates, four tested rows each (EU and non-EU x applicants and hires). Holm keeps the
+    # chance of any "below"/"above" verdict at or under 5 %; raw p < .05 on any of the four
+    # rows happens far more often. Rows are memoised per count (the exact test is the cost).
+    import numpy as np
+
+    from hrpipeline.analysis.representation import holm_verdicts
+
+    rng = np.random.default_rng(20261207)
+    shares = {EU_BACKGROUND: 0.1, NON_EU_BACKGROUND: 0.3}
+    memo: dict[tuple, object] = {}
+
+    def row(pop, group, x, n):
+        key = (pop, group, x, n)
+        if key not in memo:
+            memo[key] = compare_to_benchmark(x, n, shares[group], population=pop, group=group,
+                                             source_label="simulation")
+        return memo[key]
+
+    any_flag = any_raw = 0
+    reps = 4000
+    for _ in range(reps):
+        rows = []
+        for pop, n in (("application", 120), ("appointed", 40)):
+            _, eu, non_eu = rng.multinomial(n, [0.6, 0.1, 0.3])
+            rows += [row(pop, EU_BACKGROUND, int(eu), n),
+                     row(pop, NON_EU_BACKGROUND, int(non_eu), n)]
+        verdicts = holm_verdicts(rows, [True] * len(rows))
+        any_flag += any(r.verdict in ("below", "above") for r in verdicts)
+        any_raw += any(r.p_value < 0.05 for r in rows)
+    assert any_flag / reps <= 0.05
+    assert any_raw / reps > 0.10

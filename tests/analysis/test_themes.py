@@ -2,16 +2,29 @@
 
 Reference: the corpus is constructed (no published source) with two planted subjects,
 workload/shifts and discrimination/team climate, in Dutch and French; the test checks that
-NMF separates them and that the disclosure rules hold.
+NMF separates them, that the disclosure rules hold, and that themes are shown only when the
+split-half stability and language checks pass (simulations with fixed seeds).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
+import pytest
 
-from hrpipeline.analysis.themes import TOO_FEW, find_themes, normalise
+from hrpipeline.analysis.themes import (
+    LANGUAGE_SPLIT,
+    LANGUAGE_THRESHOLD,
+    STABILITY_THRESHOLD,
+    TOO_FEW,
+    UNSTABLE,
+    cramers_v,
+    detect_language,
+    find_themes,
+    normalise,
+)
 from hrpipeline.domain import BELGIAN_ORIGIN, NON_EU_BACKGROUND
 
 WORKLOAD = [
@@ -117,3 +130,87 @@ def test_deterministic():
     a = find_themes(texts, groups, n_themes=2)
     b = find_themes(texts, groups, n_themes=2)
     assert a.to_records() == b.to_records()
+
+
+# --- when themes are shown: stable and not a language split ----------------------------------
+# References: adjusted Rand index (sklearn adjusted_rand_score); Cramér's V (scipy
+# stats.contingency.association); split-half prediction stability (Lange et al. 2004),
+# simulated with fixed seeds.
+
+
+def test_planted_bilingual_subjects_are_stable_and_language_independent():
+    texts, groups, is_workload = corpus(n_each=15)
+    reasons = ["workload" if w else "team_climate" for w in is_workload]
+    res = find_themes(texts, groups, n_themes=4, k=5, reasons=reasons)
+    assert res.status == "ok" and res.n_themes == 2  # the most stable number of themes
+    assert res.stability >= STABILITY_THRESHOLD and res.stability == pytest.approx(1.0)
+    assert res.language_v is not None and res.language_v < LANGUAGE_THRESHOLD
+    assert res.reason_agreement == pytest.approx(1.0)  # themes = the recorded reasons
+    checks = res.checks()
+    assert checks["stability_threshold"] == STABILITY_THRESHOLD and checks["status"] == "ok"
+
+
+NL_FILLER = ["moeilijke", "keuze", "beslissing", "genomen", "bedankt", "kansen", "gesprek",
+             "misschien", "later", "terug", "anderen", "beroep", "aanraden", "langer"]
+FR_FILLER = ["difficile", "choix", "decision", "prise", "merci", "opportunites", "entretien",
+             "peut", "etre", "plus", "tard", "metier", "recommanderais", "longtemps"]
+
+
+def test_themes_that_follow_the_language_are_not_shown():
+    # Seed 11: 40 comments of filler words, Dutch or French, each with one subject word drawn
+    # independently of the language; the model sorts them by language.
+    rng = np.random.default_rng(11)
+    subjects = ["werkdruk", "charge de travail", "racisme", "discrimination"]
+    texts = []
+    for i in range(40):
+        filler = NL_FILLER if i % 2 else FR_FILLER
+        stop = "de het en" if i % 2 else "le la et"
+        words = list(rng.choice(filler, 6, replace=False)) + [str(rng.choice(subjects))]
+        texts.append(f"{stop} " + " ".join(words))
+    res = find_themes(texts, k=5)
+    assert res.status == LANGUAGE_SPLIT and res.themes == []
+    assert res.language_v >= LANGUAGE_THRESHOLD
+    assert "language" in res.message
+
+
+def test_comments_without_structure_are_unstable():
+    # Seed 5: 60 comments of words drawn at random from the planted corpus: no theme exists.
+    rng = np.random.default_rng(5)
+    words = [w for t in WORKLOAD + CLIMATE for w in t.split()]
+    texts = [" ".join(rng.choice(words, 10)) for _ in range(60)]
+    res = find_themes(texts, k=5)
+    assert res.status == UNSTABLE and res.themes == []
+    assert res.stability < STABILITY_THRESHOLD
+
+
+def test_demo_exit_comments_show_no_themes():
+    # The synthetic demo comments are template sentences with openers and closers: split-half
+    # agreement stays far under the threshold in every zone, so the page shows the reasons.
+    from hrpipeline.demo import generate_demo
+
+    workforce = generate_demo().workforce
+    left = workforce[workforce["exit_comment"].notna()]
+    res = find_themes(left["exit_comment"], left["migration_background"],
+                      reasons=left["exit_reason"])
+    assert res.status in (UNSTABLE, LANGUAGE_SPLIT) and res.themes == []
+    assert res.stability < STABILITY_THRESHOLD
+
+
+def test_cramers_v_against_scipy_and_bias_correction_by_hand():
+    from scipy.stats.contingency import association
+
+    a = ["t1"] * 12 + ["t2"] * 8
+    b = ["nl"] * 9 + ["fr"] * 3 + ["nl"] * 2 + ["fr"] * 6
+    table = np.array([[3, 9], [6, 2]])  # rows t1, t2; columns fr, nl (crosstab order)
+    plain = cramers_v(a, b, bias_corrected=False)
+    assert plain == pytest.approx(association(table, method="cramer", correction=False))
+    # Hand (Bergsma 2013), n = 20, 2 x 2: phi2 - 1/19, r and c -> 2 - 1/19.
+    corrected = math.sqrt(max(0.0, plain ** 2 - 1 / 19) / (1 - 1 / 19))
+    assert cramers_v(a, b) == pytest.approx(corrected)
+    assert cramers_v(["t1"] * 5, ["nl", "fr", "nl", "fr", "nl"]) is None
+
+
+def test_detect_language():
+    assert detect_language("De werkdruk was te hoog en de ploegen wisselden") == "nl"
+    assert detect_language("La charge de travail est trop lourde") == "fr"
+    assert detect_language("workload") is None

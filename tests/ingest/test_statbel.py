@@ -17,10 +17,12 @@ from hrpipeline.domain import BELGIAN_ORIGIN, EU_BACKGROUND, NON_EU_BACKGROUND
 from hrpipeline.errors import ValidationFailed
 from hrpipeline.ingest.statbel import (
     aggregate_to_zones,
+    is_national,
     map_origin,
     parse_age_band,
     parse_statbel,
     parse_zone_shares,
+    scope_label,
 )
 
 HEADER = "CD_REFNIS|TX_DESCR_NL|TX_DESCR_FR|CD_SEX|CD_AGE|TX_ORIGIN_NL|MS_POPULATION"
@@ -247,3 +249,63 @@ def test_hand_shares_missing_columns():
         parse_zone_shares(b"zone;value\nGNT;1\n", "s.csv", zone_lookup=LOOKUP)
     assert {p["code"] for p in problems_of(excinfo)} == {"missing_column"}
     assert excinfo.value.extra["problem_count"] == 4  # group, share/count, source, date
+
+
+# --- the eligible pool: Belgian nationals ---------------------------------------------------
+
+
+def test_eligible_pool_leaves_non_belgians_out_hand_computed():
+    table = parse_statbel(statbel_bytes(), "TF_SOC_POP_ORIGIN.txt", age_band="18-34")
+    assert table.has_nationality
+    agg = aggregate_to_zones(table, MAPPING, nationals_only=True)
+    # Hand: Gent Belgians 600, Belgians of EU origin 50, of non-EU origin 100 (the 100 EU and
+    # 150 non-EU non-Belgians are not eligible) -> 600 / 50 / 100 of 750.
+    assert shares(agg, "GNT") == pytest.approx(
+        {BELGIAN_ORIGIN: 600 / 750, EU_BACKGROUND: 50 / 750, NON_EU_BACKGROUND: 100 / 750})
+    # Brussel-Noord: 200 + 50 Belgian origin, 50 EU-origin Belgians, no non-EU Belgian.
+    assert shares(agg, "BXN") == pytest.approx(
+        {BELGIAN_ORIGIN: 250 / 300, EU_BACKGROUND: 50 / 300, NON_EU_BACKGROUND: 0.0})
+
+
+def test_nationality_from_french_labels_and_from_a_nationality_column():
+    assert is_national("Belge d'origine belge") is True
+    assert is_national("Belge d’origine étrangère – hors UE") is True
+    assert is_national("Non-Belge - hors UE") is False
+    assert is_national("non eu background") is None
+    header = "CD_REFNIS|CD_AGE|CD_NATLTY|TX_ORIGIN_NL|MS_POPULATION"
+    rows = ("44021|25|BEL|belgian origin|600\n"
+            "44021|25|BEL|eu background|50\n"
+            "44021|25|ETR|eu background|100\n"
+            "44021|25|BEL|non eu background|100\n"
+            "44021|25|ETR|non eu background|150\n")
+    table = parse_statbel(statbel_bytes(rows, header), "natlty.txt")
+    assert table.columns["nationality"] == "CD_NATLTY" and table.has_nationality
+    agg = aggregate_to_zones(table, MAPPING, nationals_only=True)
+    assert shares(agg, "GNT")[EU_BACKGROUND] == pytest.approx(50 / 750)
+    bad = rows + "44021|25|???|eu background|1\n"
+    with pytest.raises(ValidationFailed) as excinfo:
+        parse_statbel(statbel_bytes(bad, header), "natlty.txt")
+    assert [(p["row"], p["code"]) for p in problems_of(excinfo)] == [(7, "bad_nationality")]
+
+
+def test_without_nationality_no_eligible_pool_and_a_note():
+    rows = "44021|Gent|Gand|M|25|belgian origin|600\n44021|Gent|Gand|M|25|eu background|60\n"
+    table = parse_statbel(statbel_bytes(rows), "t.txt")
+    assert not table.has_nationality
+    assert any("eligible-pool" in note for note in table.notes)
+    with pytest.raises(ValueError):
+        aggregate_to_zones(table, MAPPING, nationals_only=True)
+
+
+def test_hand_entered_scope_of_belgian_nationals():
+    lookup = {"GNT": "GNT"}
+    for scope, expected in (("18-34:nat", "18-34:nat"), ("18-34 Belgen", "18-34:nat"),
+                            ("all, Belgian nationals", "all:nat"), ("18-34", "18-34"),
+                            ("", "all")):
+        text = ("zone;group;share;source;reference_date;scope\n"
+                f"GNT;belgian_origin;80%;S;2024-01-01;{scope}\n"
+                f"GNT;foreign_background;20%;S;2024-01-01;{scope}\n")
+        entries = parse_zone_shares(text.encode(), "s.csv", zone_lookup=lookup)
+        assert {e.population_scope for e in entries} == {expected}, scope
+    assert scope_label("18-34:nat") == "18–34, Belgian nationals"
+    assert scope_label("all") == "all ages, all residents"

@@ -223,20 +223,68 @@ def test_release_is_built_once_per_data_version(data, make_user, monkeypatch):
 def test_representation_against_the_zone_benchmark_names_its_source(data, make_user):
     from hrpipeline.models import Benchmark
 
-    for group, share in (("belgian_origin", 0.6), ("eu_background", 0.1),
-                         ("non_eu_background", 0.3)):
-        db.session.add(Benchmark(zone_id=data["ANT"].id, migration_background=group,
-                                 share=share, population_scope="18-34",
-                                 source="Statbel 2024 test figures", is_fallback=False))
+    # The eligible pool (Belgian nationals 18-34) is the benchmark; the residents' figures of
+    # the same band (non-Belgians included) are not used.
+    for scope, shares in (("18-34:nat", (0.4, 0.1, 0.5)), ("18-34", (0.3, 0.2, 0.5))):
+        for group, share in zip(("belgian_origin", "eu_background", "non_eu_background"),
+                                shares, strict=True):
+            db.session.add(Benchmark(zone_id=data["ANT"].id, migration_background=group,
+                                     share=share, population_scope=scope,
+                                     source=f"Statbel 2024 test figures {scope}",
+                                     is_fallback=False))
     db.session.commit()
     user = make_user("diversity_officer", ["ANT"])
     report = funnel_service.funnel_report(user, "ANT", "year:2024")
     assert report.representation
-    assert "Statbel 2024 test figures" in report.benchmark_label
+    assert report.benchmark_label == "Statbel 2024 test figures 18-34:nat"
+    assert report.benchmark_scope == "18-34:nat"
     row = next(r for r in report.representation if r["stage"] == "application"
                and r["group"] == "non_eu_background")
-    assert row["benchmark_share"] == 0.3
+    assert row["benchmark_share"] == 0.5 and row["flow"] == "applicants"
+    # ~120 of ~460 applicants (26 %) against 50 %: below, after Holm over the tested rows
+    # (applicants and hires x EU, non-EU: 4).
+    assert row["verdict"] == "below" and report.representation_family == 4
+    assert row["p_adjusted"] == "< 0.0001"
+    # Shares are of the known backgrounds; unknown is counted beside them (published count).
+    first = {r["group"]: r for r in report.rows if r["stage"] == "application"}
+    assert row["unknown"] == first["unknown"]["entered"]
+    assert row["known"] == sum(first[g]["entered"] for g in ("belgian_origin",
+                                                             "eu_background",
+                                                             "non_eu_background"))
+    assert row["share"] == pytest.approx(first["non_eu_background"]["entered"] / row["known"])
+    middle = [r for r in report.representation if r["stage"] == "cognitive_test"]
+    assert middle and all(r["verdict"] == "not_tested" and r["p_adjusted"] is None
+                          for r in middle)
+    hires = [r for r in report.representation if r["stage"] == "interview"]
+    assert {r["flow"] for r in hires} == {"hires"}
+    assert all(r["verdict"] == "not_tested" for r in report.representation
+               if r["group"] == "belgian_origin")
     assert all(r["benchmark_label"] for r in report.representation)
+    as_json = report.to_dict()
+    assert as_json["representation_test"]["adjustment"] == "holm"
+
+
+def test_application_to_appointment_ratio_from_published_counts(data, make_user):
+    # Reference: Wilson interval (statsmodels proportion_confint method="wilson") of the
+    # published (rounded) counts; ratio = rate / Belgian-origin rate.
+    from statsmodels.stats.proportion import proportion_confint
+
+    user = make_user("diversity_officer", ["ANT"])
+    report = funnel_service.funnel_report(user, "ANT", "year:2024")
+    rows = {r["stage"] + "/" + r["group"]: r for r in report.rows}
+    conv = {c["group"]: c for c in report.conversion}
+    assert set(conv) == {"belgian_origin", "eu_background", "non_eu_background"}
+    for g, c in conv.items():
+        assert c["applicants"] == rows[f"application/{g}"]["entered"]
+        assert c["hires"] == rows[f"interview/{g}"]["passed"]
+    ref, non_eu = conv["belgian_origin"], conv["non_eu_background"]
+    assert ref["ratio"] is None
+    assert non_eu["rate"] == pytest.approx(non_eu["hires"] / non_eu["applicants"])
+    lo, hi = proportion_confint(non_eu["hires"], non_eu["applicants"], method="wilson")
+    assert (non_eu["rate_low"], non_eu["rate_high"]) == pytest.approx((lo, hi))
+    assert non_eu["ratio"] == pytest.approx(
+        (non_eu["hires"] / non_eu["applicants"]) / (ref["hires"] / ref["applicants"]), abs=1e-3)
+    assert non_eu["ratio_low"] < non_eu["ratio"] < non_eu["ratio_high"]
 
 
 def _two_stage_plan(campaign_cells):
