@@ -7,6 +7,7 @@ translates by code into NL/FR/EN; ``message`` is plain English and says what was
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,10 +59,17 @@ def fail(code: str, message: str, *, row: int | None = None, column: str | None 
     return ExtractInvalid([Problem(row, column, value, code, message, params)])
 
 
-def problems_to_csv(problems: list[Problem]) -> bytes:
+def problems_to_csv(problems: list[Problem], message: Callable[[Problem], str] | None = None,
+                    header: Sequence[str] = ("row", "column", "value", "code", "message")
+                    ) -> bytes:
     """All problems as a CSV error report for Belgian Excel: ``;`` separated, UTF-8 with BOM
-    (so accents show correctly), every cell neutralised by :mod:`hrpipeline.csvsafe`."""
-    lines = [["row", "column", "value", "code", "message"]]
+    (so accents show correctly), every cell neutralised by :mod:`hrpipeline.csvsafe`.
+
+    ``message`` gives each problem's sentence (the web layer passes the reader's language;
+    default the English message); ``header`` names the five columns.
+    """
+    lines = [list(header)]
     lines += [["" if p.row is None else p.row, p.column or "",
-               "" if p.value is None else str(p.value), p.code, p.message] for p in problems]
+               "" if p.value is None else str(p.value), p.code,
+               message(p) if message is not None else p.message] for p in problems]
     return csvsafe.rows(lines, delimiter=";", lineterminator="\r\n").encode("utf-8-sig")

@@ -1,6 +1,8 @@
-"""Upload form and history: a good extract is stored, a bad one shows its problems inline
-with a downloadable error report, the same file twice is a conflict, CSRF is required, and a
-file over the size limit gets a friendly page. Nothing is stored when a file is refused."""
+"""Upload form and history: a good extract is checked, previewed and stored on confirmation,
+a bad one shows its problems inline (in the reader's language) with a downloadable error
+report, the same file twice is "already stored", replacing needs a confirmation that names
+what disappears, an upload can be withdrawn and restored, CSRF is required, and a file over
+the size limit gets a friendly page. Nothing is stored when a file is refused."""
 
 from __future__ import annotations
 
@@ -28,6 +30,21 @@ def post(client, data: bytes, filename: str, zone="ANT", kind="funnel", **extra)
     return client.post("/uploads/new", data=form, content_type="multipart/form-data")
 
 
+def token_of(body: str) -> str:
+    return body.split('name="token" type="hidden" value="')[1].split('"')[0]
+
+
+def store(client, data: bytes, filename: str, confirm_replace: bool = False, **extra):
+    """Check the file (the preview), then store it; return the confirmation's response."""
+    preview = post(client, data, filename, **extra)
+    body = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and 'id="upload-preview"' in body, body[-3000:]
+    form = {"token": token_of(body)}
+    if confirm_replace:
+        form["confirm_replace"] = "y"
+    return client.post("/uploads/confirm", data=form)
+
+
 @pytest.fixture
 def hr(client, make_user):
     user = make_user("hr_manager", ["ANT"], language="en")
@@ -38,7 +55,11 @@ def hr(client, make_user):
 def test_good_extract_is_stored_and_listed(client, hr, db_counts):
     data, name = good_file()
     before = db_counts()
-    response = post(client, data, name)
+    preview = post(client, data, name)
+    assert db_counts() == before  # the check stores nothing
+    assert 'id="nothing-removed"' in preview.get_data(as_text=True)
+    response = client.post("/uploads/confirm",
+                           data={"token": token_of(preview.get_data(as_text=True))})
     body = response.get_data(as_text=True)
     assert response.status_code == 200, body[:2000]
     assert 'id="upload-stored"' in body and name in body
@@ -49,14 +70,15 @@ def test_good_extract_is_stored_and_listed(client, hr, db_counts):
     assert name in history and hr.username in history
 
 
-def test_same_file_twice_is_a_conflict_with_a_pointer(client, hr, db_counts):
+def test_same_file_twice_is_already_stored_without_replace_advice(client, hr, db_counts):
     data, name = good_file()
-    assert post(client, data, name).status_code == 200
+    assert store(client, data, name).status_code == 200
     before = db_counts()
     response = post(client, data, name)
     body = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert 'id="upload-conflict"' in body and "upload #" in body
+    assert 'id="upload-conflict"' in body and "This file is already stored" in body
+    assert "replace" not in body.split('id="upload-conflict"')[1].split("</div>")[0].lower()
     assert db_counts() == before
 
 
@@ -68,12 +90,16 @@ def test_bad_extract_shows_problems_inline_and_a_csv_report(client, hr, db_count
     assert response.status_code == 422
     assert db_counts() == before
     assert 'id="upload-problems"' in body and '<table class="problems">' in body
-    # The translated explanation of the problem code, not just the English message.
-    assert "This is not a valid date" in body
+    # The sentence names the column and the value and says what is accepted.
+    assert "is not a valid date. Write e.g. 2024-03-31" in body
     link = body.split('href="/uploads/problems/')[1].split('"')[0]
     report = client.get("/uploads/problems/" + link)
     assert report.status_code == 200 and report.mimetype == "text/csv"
-    assert "invalid_date" in report.get_data(as_text=True)
+    text = report.get_data()
+    assert text.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Belgian Excel
+    lines = text.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Row (as in Excel);Column;Value;Code;Problem"
+    assert "invalid_date" in lines[1] and "is not a valid date" in lines[1]
 
 
 def test_error_report_is_only_for_its_owner(client, hr, make_user):
@@ -160,7 +186,8 @@ def test_out_of_range_counts_are_shown_with_row_column_and_range_in_dutch(client
     response = post(client, data, "tellingen.csv", kind="counts")
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Dit aantal ligt buiten het toegestane bereik, 0 tot 1.000.000." in body
+    assert ("„3000000000” in kolom „Geslaagd” ligt buiten het toegestane bereik, 0 tot "
+            "1.000.000.") in body
     assert "<td>2</td><td class=\"text\">Geslaagd</td>" in body
 
 
