@@ -443,7 +443,7 @@ def upload_guide():
             columns.append({
                 "header": written_header(field, lang), "field": field,
                 "required": field in required, "note": str(COLUMN_NOTES.get(field, "")),
-                "values": written_values(field, lang) if field in VALUE_FIELDS else None})
+                "accepted": written_values(field, lang) if field in VALUE_FIELDS else None})
         layouts.append({"layout": layout, "label": str(label), "columns": columns})
     return render_template("uploads/guide.html", layouts=layouts, lang=lang)
 

@@ -6,6 +6,7 @@ the size limit gets a friendly page. Nothing is stored when a file is refused.""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -224,3 +225,134 @@ def test_error_reports_are_owner_only_files(client, hr, app, tmp_path, monkeypat
     assert len(reports) == 1
     assert reports[0].stat().st_mode & 0o777 == 0o600
     assert directory.stat().st_mode & 0o777 == 0o700
+
+
+# --- issue 17: specific messages, preview, confirmation, withdraw and restore -----------------
+MISSING_OUTCOME = "\r\n".join(
+    ["Kandidaat;Wervingscampagne;Fase;Datum;Herkomst",
+     "K001;INP 2024-1;Sollicitatie;1/02/2024;Belgische herkomst"]).encode()
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("nl", "De verplichte kolom „uitkomst” ontbreekt. Aanvaarde kolomnamen: uitkomst, outcome"),
+    ("fr", "La colonne obligatoire « résultat » manque. Noms de colonne acceptés : résultat, "
+           "outcome"),
+])
+def test_a_missing_column_is_named_in_the_readers_language(client, make_user, language,
+                                                          expected):
+    login(client, make_user("hr_manager", ["ANT"], language=language))
+    response = post(client, MISSING_OUTCOME, "zonder_uitkomst.csv")
+    body = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == 422
+    assert expected in body
+    link = body.split('href="/uploads/problems/')[1].split('"')[0]
+    report = client.get("/uploads/problems/" + link).get_data().decode("utf-8-sig")
+    assert expected in report and report.count(";") >= 4
+
+
+def test_a_wrong_value_names_the_accepted_values_in_dutch(client, make_user):
+    login(client, make_user("hr_manager", ["ANT"], language="nl"))
+    rows = [GOOD_FUNNEL_ROWS[0].replace("geslaagd", "ok!")]
+    body = post(client, funnel_nl(rows), "fout.csv").get_data(as_text=True)
+    assert ("„ok!” is geen aanvaarde waarde in kolom „Uitkomst”. Aanvaarde waarden: "
+            "geslaagd, niet geslaagd, afgehaakt, lopend.") in body
+
+
+def test_a_file_of_another_kind_says_which_kind_it_looks_like(client, make_user):
+    login(client, make_user("hr_manager", ["ANT"], language="fr"))
+    workforce = (EXAMPLES / "workforce_nl.csv").read_bytes()
+    body = post(client, workforce, "personeel.csv", kind="funnel").get_data(as_text=True)
+    assert "un extrait du personnel (une ligne par membre du personnel)" in body
+    assert body.count("Ce fichier ressemble à un autre type d’extrait") == 1
+    assert "La colonne obligatoire" not in body
+
+
+def test_replacing_needs_a_confirmation_that_says_what_disappears(client, hr, db_counts):
+    from hrpipeline.extensions import db
+    from hrpipeline.models import Upload
+
+    assert store(client, funnel_nl(GOOD_FUNNEL_ROWS), "v1.csv").status_code == 200
+    first = db.session.scalars(db.select(Upload)).one()
+    preview = post(client, funnel_nl(GOOD_FUNNEL_ROWS[:4]), "v2.csv")
+    body = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and 'id="replace-warning"' in body
+    assert f"upload {first.id}, v1.csv, 8 rows" in body
+    before = db_counts()
+    # Without ticking the box nothing happens, and the page says why.
+    refused = client.post("/uploads/confirm", data={"token": token_of(body)})
+    assert refused.status_code == 422 and 'id="confirm-missing"' in refused.get_data(True)
+    assert db_counts() == before
+    done = client.post("/uploads/confirm",
+                       data={"token": token_of(body), "confirm_replace": "y"})
+    assert done.status_code == 200 and f"Upload {first.id} was replaced" in done.get_data(True)
+    db.session.refresh(first)
+    assert first.status == "replaced"
+
+
+def test_withdraw_and_restore_through_the_history(client, hr):
+    from hrpipeline.extensions import db
+    from hrpipeline.models import AuditLog, FunnelRecord, Upload
+
+    store(client, funnel_nl(GOOD_FUNNEL_ROWS), "v1.csv")
+    upload = db.session.scalars(db.select(Upload)).one()
+    history = client.get("/uploads").get_data(as_text=True)
+    assert f"/uploads/{upload.id}/withdraw" in history
+    page = client.get(f"/uploads/{upload.id}/withdraw").get_data(as_text=True)
+    assert "8 rows of zone ANT" in page
+    assert client.post(f"/uploads/{upload.id}/withdraw", data={"reason": ""}).status_code == 422
+    done = client.post(f"/uploads/{upload.id}/withdraw", data={"reason": "wrong file"},
+                       follow_redirects=True)
+    assert "is withdrawn" in done.get_data(as_text=True)
+    db.session.refresh(upload)
+    assert upload.status == "withdrawn"
+    assert db.session.scalar(db.select(db.func.count()).select_from(FunnelRecord)) == 0
+    restored = client.post(f"/uploads/{upload.id}/restore", follow_redirects=True)
+    assert "is restored" in restored.get_data(as_text=True)
+    db.session.refresh(upload)
+    assert upload.status == "stored"
+    actions = db.session.scalars(db.select(AuditLog.action)).all()
+    assert "upload_withdrawn" in actions and "upload_restored" in actions
+
+
+def test_refused_attempts_are_listed_in_the_history(client, hr):
+    post(client, MISSING_OUTCOME, "zonder_uitkomst.csv")
+    history = client.get("/uploads").get_data(as_text=True)
+    assert 'id="refused-attempts"' in history and "zonder_uitkomst.csv" in history
+
+
+@pytest.mark.parametrize("layout", ["funnel", "workforce", "counts_funnel", "counts_headcount"])
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_templates_have_drop_downs_and_a_filled_one_is_accepted(client, hr, layout, lang):
+    import openpyxl
+
+    from hrpipeline.ingest.columns import written_value
+    from hrpipeline.ingest.read import read_frame
+    from hrpipeline.ingest.validate import check_extract
+
+    guide = client.get("/uploads/guide").get_data(as_text=True)
+    assert f"/uploads/template/{layout}.xlsx?lang={lang}" in guide
+    response = client.get(f"/uploads/template/{layout}.xlsx?lang={lang}")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    sheet = book.worksheets[0]
+    assert sheet.data_validations.dataValidation  # drop-down lists
+    row = {"candidate_ref": "K1", "campaign": "INP 2024-1", "stage": written_value(
+        "stage", "application", lang), "outcome": written_value("outcome", "passed", lang),
+        "migration_background": written_value("migration_background", "eu_background", lang),
+        "officer_ref": "P1", "hire_date": "01/02/2020", "date": "31/12/2024",
+        "headcount": "12", "passed": "10", "failed": "3", "withdrew": "-", "pending": "0"}
+    headers = [c.value for c in sheet[1]]
+    fields = {h: f for f, h in zip(_fields(layout), headers, strict=True)}
+    sheet.append([row.get(fields[h], "") for h in headers])
+    out = io.BytesIO()
+    book.save(out)
+    frame = read_frame(out.getvalue(), "t.xlsx")
+    kind = "counts" if layout.startswith("counts") else layout
+    result = check_extract(frame, kind, reference_date=dt.date(2025, 1, 1))
+    assert result.ok and result.layout == layout, result.problems
+
+
+def _fields(layout):
+    from hrpipeline.ingest.template import template_columns
+
+    return template_columns(layout)
