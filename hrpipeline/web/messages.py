@@ -232,8 +232,7 @@ def _accepted(problem: dict[str, Any], params: dict[str, Any], lang: str) -> str
     accepted = params.get("accepted") or []
     if problem.get("code") == "missing_column" and field:
         own = written_header(field, lang)
-        rest = [a for a in accepted if a != own]
-        return ", ".join([own, *rest])
+        return ", ".join(dict.fromkeys([own, *accepted]))
     if field in VALUE_FIELDS:
         return ", ".join(written_values(field, lang, accepted))
     return ", ".join(map(str, accepted))
@@ -335,9 +334,8 @@ def error_text(err: Any) -> str:
     params = dict(getattr(err, "params", {}) or {})
     if params.get("uploaded_at"):
         params["uploaded_at"] = str(params["uploaded_at"]).replace("T", " ")
-    params.setdefault("uploaded_by", "–")
     if params.get("uploaded_by") is None:
-        params["uploaded_by"] = "–"
+        params["uploaded_by"] = _("the command line")
     params = {k: format_decimal(v) if isinstance(v, int) and not isinstance(v, bool)
               and k not in ("id", "upload_id") else v for k, v in params.items()}
     try:
