@@ -278,7 +278,9 @@ def test_openapi_document_declares_auth_errors_and_every_endpoint(client):
     assert spec["security"] == [{"bearerAuth": []}]
     assert set(spec["paths"]) == {
         "/api/v1/health", "/api/v1/zones", "/api/v1/catalogue", "/api/v1/funnel",
-        "/api/v1/uploads", "/api/v1/tokens", "/api/v1/tokens/{token_id}", "/api/v1/audit",
+        "/api/v1/uploads", "/api/v1/uploads/preview", "/api/v1/uploads/{upload_id}/withdraw",
+        "/api/v1/uploads/{upload_id}/restore", "/api/v1/tokens", "/api/v1/tokens/{token_id}",
+        "/api/v1/audit",
         "/api/v1/pilots", "/api/v1/pilots/{pilot_id}/evaluation", "/api/v1/briefings",
         "/api/v1/retention"}
     default = spec["components"]["responses"]["DEFAULT_ERROR"]
