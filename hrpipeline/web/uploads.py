@@ -122,13 +122,15 @@ def _save_problem_report(csv_bytes: bytes) -> str:
     return token
 
 
-def problem_report(problems: list[Any]) -> bytes:
-    """The error report in the reader's language: ``;``-separated, UTF-8 with BOM."""
+def problem_report(problems: list[Any], filename: str) -> bytes:
+    """The error report in the reader's language: ``;``-separated, UTF-8 with BOM, the file
+    named on every line."""
     from hrpipeline.ingest.problems import problems_to_csv
 
     return problems_to_csv(
         problems, message=lambda p: problem_message(p.as_dict()),
-        header=(_("Row (as in Excel)"), _("Column"), _("Value"), _("Code"), _("Problem")))
+        header=(_("Row (as in Excel)"), _("Column"), _("Value"), _("Code"), _("Problem")),
+        filename=filename, file_header=_("File"))
 
 
 # --- checked files waiting to be stored ---------------------------------------------------
@@ -183,15 +185,16 @@ def _upload_form(formdata: Any = ...) -> UploadForm:
     return form
 
 
-def _refusal_context(err: DomainError) -> tuple[dict[str, Any], int]:
+def _refusal_context(err: DomainError, filename: str) -> tuple[dict[str, Any], int]:
     """The page's context for a refused file (problems, or a conflict) and its status."""
     if isinstance(err, ValidationFailed):
         # ExtractInvalid carries every problem; the listed ones are capped for the page.
         listed = list(err.extra.get("problems", []))
         every = getattr(err, "problems", None)
         total = err.extra.get("problem_count", len(every or listed))
-        report = problem_report(every) if every is not None else b""
+        report = problem_report(every, filename) if every is not None else b""
         return {"problems": problem_rows(listed), "problem_total": total,
+                "problem_file": filename,
                 "report_url": url_for("web.upload_problems",
                                       token=_save_problem_report(report))}, 422
     if isinstance(err, Conflict):
@@ -220,7 +223,7 @@ def upload_new():
                                      sheet=form.sheet.data or None,
                                      reference_date=form.reference_date.data)
         except (ValidationFailed, Conflict) as err:
-            extra, status = _refusal_context(err)
+            extra, status = _refusal_context(err, filename)
             context.update(extra)
         except ImportInProgress:
             context.update(busy=True)
@@ -272,7 +275,7 @@ def upload_confirm():
                                 replace=bool(replaces), sheet=meta.get("sheet"),
                                 reference_date=reference_date, replaces=replaces)
     except (ValidationFailed, Conflict) as err:
-        extra, status = _refusal_context(err)
+        extra, status = _refusal_context(err, meta["filename"])
         context.update(extra)
         return render_template("uploads/new.html", **context), status
     except ImportInProgress:

@@ -99,7 +99,8 @@ def test_bad_extract_shows_problems_inline_and_a_csv_report(client, hr, db_count
     text = report.get_data()
     assert text.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Belgian Excel
     lines = text.decode("utf-8-sig").splitlines()
-    assert lines[0] == "Row (as in Excel);Column;Value;Code;Problem"
+    assert lines[0] == "File;Row (as in Excel);Column;Value;Code;Problem"
+    assert lines[1].startswith("bad_date.csv;")
     assert "invalid_date" in lines[1] and "is not a valid date" in lines[1]
 
 
@@ -118,7 +119,7 @@ def test_problems_are_translated_for_a_french_user(client, make_user):
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "données personnelles" in body
-    assert "Le fichier n’a pas été enregistré" in body
+    assert "pii.csv n’a pas été enregistré" in body
 
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
