@@ -42,6 +42,7 @@ PAGES = [
     ("15_retention_nl", "hr.antwerpen", "nl", "/retention"),
     ("16_pilots", "project", "en", "/pilots"),
     ("17_briefings_fr", "leadership", "fr", "/briefings"),
+    ("18_upload_guide_fr", "hr.antwerpen", "fr", "/uploads/guide"),
 ]
 
 
