@@ -6,6 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/hrpipeline_test
 PYTEST_ARGS ?= -n 2
+PORT ?= 5000
 FLASK := $(BIN)/flask --app hrpipeline
 
 .PHONY: demo test test-sqlite test-postgres install install-test browser lint bench screenshots clean
@@ -32,8 +33,9 @@ browser:
 demo: install
 	$(FLASK) init-db
 	$(FLASK) demo
-	@echo "Open http://127.0.0.1:5000/  (demo logins are listed in the README)"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Starting the server on http://127.0.0.1:$(PORT)/ (PORT=... make demo for another port);"
+	@echo "open it once it says 'Running on'. Demo logins are listed in the README."
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-test browser
 	$(MAKE) test-sqlite test-postgres

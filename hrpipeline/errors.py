@@ -13,14 +13,20 @@ from werkzeug.exceptions import HTTPException
 
 
 class DomainError(Exception):
+    """``message`` is plain English (the API's ``detail``); ``key`` and ``params`` let the web
+    layer say the same in the reader's language (``hrpipeline.web.messages.error_text``)."""
+
     status = 400
     code = "bad_request"
     title = "Bad request"
 
-    def __init__(self, message: str = "", **extra: Any):
+    def __init__(self, message: str = "", *, key: str | None = None,
+                 params: dict[str, Any] | None = None, **extra: Any):
         super().__init__(message or self.title)
         self.message = message or self.title
         self.extra = extra
+        self.key = key
+        self.params = {**extra, **(params or {})}
 
 
 class NotFound(DomainError):
@@ -112,9 +118,14 @@ def register_error_handlers(app: Flask) -> None:
     def _domain(err: DomainError):
         if _wants_json():
             return _problem(err.status, err.code, err.title, err.message, **err.extra)
+        from hrpipeline.web.messages import error_text, problem_rows
+
+        extra = dict(err.extra)
+        if extra.get("problems"):
+            extra["problems"] = problem_rows(extra["problems"])
         return (
-            render_template("error.html", status=err.status, title=err.title, message=err.message,
-                            extra=err.extra),
+            render_template("error.html", status=err.status, title=err.title,
+                            message=error_text(err), extra=extra),
             err.status,
         )
 

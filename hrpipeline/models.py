@@ -148,11 +148,17 @@ class Upload(db.Model):
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     row_count: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="stored")  # stored / replaced
+    #: stored / replaced / withdrawn (only "stored" uploads have rows in the record tables;
+    #: the rows of a replaced or withdrawn one wait in the archive tables for a restore)
+    status: Mapped[str] = mapped_column(String(16), default="stored")
     reference_date: Mapped[dt.date | None] = mapped_column(Date)
     campaign: Mapped[str | None] = mapped_column(String(64))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: When the status last changed (withdrawn, restored, replaced): part of the data version.
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: Why it was withdrawn (also in the audit log).
+    status_reason: Mapped[str | None] = mapped_column(String(500))
     zone: Mapped[Zone] = relationship()
     user: Mapped[User | None] = relationship()
 
@@ -224,6 +230,24 @@ class CountRecord(db.Model):
     ref_date: Mapped[dt.date | None] = mapped_column(Date)
     count: Mapped[int | None] = mapped_column(Integer)
     source_suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def _archive_of(source: Table, name: str) -> Table:
+    """A table with ``source``'s columns where the rows of replaced and withdrawn uploads wait
+    (no analysis reads it), so that a withdrawal or a replacement can be undone."""
+    columns = [Column("id", BigId, primary_key=True, autoincrement=True),
+               Column("upload_id", ForeignKey("uploads.id", ondelete="CASCADE"),
+                      nullable=False, index=True)]
+    columns += [Column(c.name, c.type, nullable=c.nullable) for c in source.columns
+                if c.name not in ("id", "upload_id")]
+    return Table(name, db.metadata, *columns)
+
+
+#: record table name → its archive table
+ARCHIVES: dict[str, Table] = {
+    model.__tablename__: _archive_of(model.__table__, f"{model.__tablename__}_archive")
+    for model in (FunnelRecord, WorkforceRecord, CountRecord)
+}
 
 
 class Municipality(db.Model):

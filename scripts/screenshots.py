@@ -44,6 +44,7 @@ PAGES = [
     ("15_retention_nl", "hr.antwerpen", "nl", "/retention"),
     ("16_pilots", "project", "en", "/pilots"),
     ("17_briefings_fr", "leadership", "fr", "/briefings"),
+    ("18_upload_guide_fr", "hr.antwerpen", "fr", "/uploads/guide"),
 ]
 
 
@@ -62,6 +63,64 @@ def make_app(instance: Path):
             print("  demo:", line)
         print(f"  demo data loaded in {time.perf_counter() - started:.1f} s")
     return app
+
+
+#: Upload pages in Dutch and French at a laptop's 1366 x 768: problems in the reader's
+#: language, and the check before storing (the example workforce file would replace the
+#: zone's stored workforce: the page must say so before anything is stored).
+UPLOAD_SHOTS = [
+    ("20_upload_missing_column", "funnel", "missing_column.csv"),
+    ("21_upload_wrong_values", "funnel", "wrong_values.csv"),
+    ("22_upload_wrong_kind", "funnel", "workforce_nl.csv"),
+    ("23_upload_preview_replace", "workforce", "workforce_nl.csv"),
+]
+
+
+def _upload_files(directory: Path) -> dict[str, Path]:
+    files = {
+        "missing_column.csv": "Kandidaat;Wervingscampagne;Fase;Datum;Herkomst\r\n"
+                              "K001;INP 2024-1;Sollicitatie;1/02/2024;Belgische herkomst\r\n",
+        "wrong_values.csv": "Kandidaat;Wervingscampagne;Fase;Uitkomst;Datum;Herkomst\r\n"
+                            "K001;INP 2024-1;Sollicitatie;voorlopig;1/02/2024;Belgische herkomst\r\n"
+                            "K002;INP 2024-1;Sollicitatie;geslaagd;31/02/2024;allochtoon\r\n"
+                            "K003;INP 2024-1;Sporttest;geslaagd;1/03/2024;Belgisch\r\n",
+    }
+    paths = {name: directory / name for name in files}
+    for name, text in files.items():
+        paths[name].write_text(text, encoding="utf-8")
+    paths["workforce_nl.csv"] = ROOT / "examples" / "workforce_nl.csv"
+    return paths
+
+
+def upload_shots(browser, url: str, out: Path, only: str) -> None:
+    from hrpipeline.services.demo import DEMO_PASSWORD
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = _upload_files(Path(tmp))
+        for lang in ("nl", "fr"):
+            context = browser.new_context(viewport={"width": 1366, "height": 768}, locale=lang)
+            page = context.new_page()
+            page.set_default_timeout(300_000)
+            page.goto(url + "/login")
+            page.fill("#username", "hr.antwerpen")
+            page.fill("#password", DEMO_PASSWORD)
+            page.click("button[type=submit].primary")
+            page.wait_for_load_state()
+            page.click(f"form[action$='/language/{lang}'] button")
+            page.wait_for_load_state()
+            for name, kind, file in UPLOAD_SHOTS:
+                if only not in name:
+                    continue
+                page.goto(url + "/uploads/new")
+                page.select_option("#zone", "ANT")
+                page.select_option("#kind", kind)
+                page.set_input_files("#file", str(files[file]))
+                page.click("button[type=submit].primary")
+                page.wait_for_selector("#upload-problems, #upload-preview, #upload-conflict")
+                target = out / f"{name}_{lang}_1366.png"
+                page.screenshot(path=str(target), full_page=True)
+                print(target.name)
+            context.close()
 
 
 def serve(app):
@@ -130,6 +189,7 @@ def main() -> int:
                             page.screenshot(path=str(target), full_page=True)
                             print(target.name)
                         context.close()
+                upload_shots(browser, url, out, options.only)
                 browser.close()
         finally:
             server.shutdown()

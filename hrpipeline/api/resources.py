@@ -164,14 +164,8 @@ _UPLOAD_BODY = {
 }
 
 
-@blp.route("/uploads", methods=["POST"])
-@allow("uploads_write")
-@blp.doc(summary="Upload an extract (CSV or XLSX) for one of your zones",
-         requestBody=_UPLOAD_BODY)
-@blp.response(201, s.UploadSchema)
-def create_upload():
-    from hrpipeline.ingest.store import import_extract
-
+def _upload_form() -> tuple[Any, dict[str, Any]]:
+    """The multipart upload form of ``POST /uploads`` and ``/uploads/preview``: zone, args."""
     user = current_api_user()
     data: dict[str, Any] = {k: v for k, v in request.form.items()}
     if "file" in request.files:
@@ -186,16 +180,69 @@ def create_upload():
     if zone is None:
         raise ValidationFailed("An extract belongs to one zone, not to the all-zone pool.",
                                problems=_form_problems({"zone": "one zone code"}))
-    upload_file = args["file"]
-    if not hasattr(upload_file, "read"):
+    if not hasattr(args["file"], "read"):
         raise ValidationFailed("Send the extract as a file part named 'file'.",
                                problems=_form_problems({"file": "a file"}))
+    return zone, args
+
+
+@blp.route("/uploads", methods=["POST"])
+@allow("uploads_write")
+@blp.doc(summary="Upload an extract (CSV or XLSX) for one of your zones",
+         requestBody=_UPLOAD_BODY)
+@blp.response(201, s.UploadSchema)
+def create_upload():
+    from hrpipeline.ingest.store import import_extract
+
+    zone, args = _upload_form()
+    upload_file = args["file"]
     upload = import_extract(zone=zone, kind=args["kind"], data=upload_file.read(),
-                            filename=upload_file.filename or "upload", user=user,
-                            replace=args["replace"], sheet=args["sheet"] or None,
-                            reference_date=args["reference_date"])
+                            filename=upload_file.filename or "upload",
+                            user=current_api_user(), replace=args["replace"],
+                            sheet=args["sheet"] or None, reference_date=args["reference_date"])
     return _upload_dict(upload), 201, {"Location": url_for("api.list_uploads",
                                                            _external=False) + f"#{upload.id}"}
+
+
+@blp.route("/uploads/preview", methods=["POST"])
+@allow("uploads_write")
+@blp.doc(summary="Check an extract without storing it: what storing it would do",
+         requestBody=_UPLOAD_BODY)
+@blp.response(200, s.UploadPreviewSchema)
+def preview_upload():
+    from hrpipeline.services.uploads import preview_upload as preview
+
+    zone, args = _upload_form()
+    upload_file = args["file"]
+    return preview(zone=zone, kind=args["kind"], data=upload_file.read(),
+                   filename=upload_file.filename or "upload", user=current_api_user(),
+                   sheet=args["sheet"] or None,
+                   reference_date=args["reference_date"]).as_dict()
+
+
+@blp.route("/uploads/<int(max=2147483647):upload_id>/withdraw", methods=["POST"])
+@allow("uploads_write")
+@blp.arguments(s.WithdrawSchema)
+@blp.doc(summary="Withdraw a stored upload (its rows stop counting; can be undone)")
+@blp.response(200, s.UploadSchema)
+def withdraw_upload(args: dict[str, Any], upload_id: int):
+    from hrpipeline.services.uploads import withdraw_upload as withdraw
+
+    user = current_api_user()
+    upload = withdraw(user, upload_id, args["reason"],
+                      restore_replaced=args["restore_replaced"])
+    return _upload_dict(upload, user)
+
+
+@blp.route("/uploads/<int(max=2147483647):upload_id>/restore", methods=["POST"])
+@allow("uploads_write")
+@blp.doc(summary="Restore a withdrawn or replaced upload (its rows count again)")
+@blp.response(200, s.UploadSchema)
+def restore_upload(upload_id: int):
+    from hrpipeline.services.uploads import restore_upload as restore
+
+    user = current_api_user()
+    return _upload_dict(restore(user, upload_id), user)
 
 
 @blp.route("/uploads", methods=["GET"])

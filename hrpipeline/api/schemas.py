@@ -126,6 +126,38 @@ class UploadSchema(ma.Schema):
     created_at = UtcDateTime(required=True)
 
 
+class UploadRemovedSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    row_count = fields.Integer(required=True)
+    created_at = fields.String(required=True)
+    uploaded_by = fields.String(allow_none=True)
+
+
+class UploadPreviewSchema(ma.Schema):
+    """What storing the file would do; nothing has been stored."""
+
+    zone = fields.String(required=True)
+    kind = fields.String(required=True)
+    layout = fields.String(required=True)
+    filename = fields.String(required=True)
+    rows = fields.Integer(required=True)
+    campaigns = fields.List(fields.String(), required=True)
+    years = fields.List(fields.Integer(), required=True)
+    groups = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    dates = fields.List(fields.String(), required=True)
+    exits = fields.Integer(allow_none=True)
+    replace_required = fields.Boolean(required=True)
+    removes = fields.List(fields.Nested(UploadRemovedSchema), required=True)
+
+
+class WithdrawSchema(_Strict):
+    """JSON body of ``POST /uploads/{id}/withdraw``."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=500))
+    restore_replaced = fields.Boolean(load_default=True)
+
+
 class UploadQuerySchema(PageArgs):
     zone = fields.String(validate=validate.Length(min=1, max=16))
 

@@ -315,3 +315,100 @@ def value_synonyms(field: str) -> dict[str, list[str]]:
     for spelling, value in index.items():
         out[value].append(spelling)
     return out
+
+
+# --- how to write them, per language (column guide, templates, error messages) -------------
+#: field → header written in each language's templates (each one is an accepted synonym).
+HEADERS: dict[str, dict[str, str]] = {
+    "candidate_ref": {"en": "candidate", "nl": "kandidaat", "fr": "candidat"},
+    "campaign": {"en": "campaign", "nl": "wervingscampagne", "fr": "campagne"},
+    "campaign_year": {"en": "year", "nl": "jaar", "fr": "année"},
+    "stage": {"en": "stage", "nl": "fase", "fr": "étape"},
+    "outcome": {"en": "outcome", "nl": "uitkomst", "fr": "résultat"},
+    "stage_date": {"en": "stage date", "nl": "datum", "fr": "date de l'épreuve"},
+    "migration_background": {"en": "background", "nl": "herkomst", "fr": "origine"},
+    "gender": {"en": "gender", "nl": "geslacht", "fr": "sexe"},
+    "age_band": {"en": "age band", "nl": "leeftijdsgroep", "fr": "tranche d'âge"},
+    "officer_ref": {"en": "officer", "nl": "personeelsnummer", "fr": "matricule"},
+    "rank": {"en": "rank", "nl": "graad", "fr": "grade"},
+    "hire_date": {"en": "hire date", "nl": "datum in dienst",
+                  "fr": "date d'entrée en service"},
+    "exit_date": {"en": "exit date", "nl": "datum uit dienst", "fr": "date de sortie"},
+    "exit_type": {"en": "exit type", "nl": "type vertrek", "fr": "type de départ"},
+    "exit_reason": {"en": "exit reason", "nl": "reden vertrek", "fr": "motif de départ"},
+    "exit_comment": {"en": "exit comment", "nl": "opmerking", "fr": "commentaire"},
+    "passed": {"en": "passed", "nl": "geslaagd", "fr": "réussi"},
+    "failed": {"en": "failed", "nl": "niet geslaagd", "fr": "échoué"},
+    "withdrew": {"en": "withdrew", "nl": "afgehaakt", "fr": "désisté"},
+    "pending": {"en": "pending", "nl": "lopend", "fr": "en cours"},
+    "date": {"en": "date", "nl": "peildatum", "fr": "date de référence"},
+    "headcount": {"en": "headcount", "nl": "aantal", "fr": "effectif"},
+}
+
+#: field → canonical value → (Dutch, French) spelling (English writes the canonical value).
+_WRITTEN: dict[str, dict[str, tuple[str, str]]] = {
+    "stage": {
+        "application": ("sollicitatie", "candidature"),
+        "cognitive_test": ("cognitieve proef", "épreuve cognitive"),
+        "personality_test": ("persoonlijkheidsproef", "test de personnalité"),
+        "physical_test": ("sportproeven", "épreuves sportives"),
+        "interview": ("selectiecommissie", "commission de sélection"),
+        "medical": ("medisch onderzoek", "examen médical"),
+        "screening": ("antecedentenonderzoek", "enquête de moralité"),
+        "academy": ("politieschool", "école de police"),
+        "appointed": ("benoemd", "nommé"),
+    },
+    "outcome": {"passed": ("geslaagd", "réussi"), "failed": ("niet geslaagd", "échoué"),
+                "withdrew": ("afgehaakt", "désisté"), "pending": ("lopend", "en cours")},
+    "migration_background": {
+        BELGIAN_ORIGIN: ("Belgische herkomst", "origine belge"),
+        EU_BACKGROUND: ("EU-herkomst", "origine UE"),
+        NON_EU_BACKGROUND: ("niet-EU-herkomst", "origine hors UE"),
+        UNKNOWN: ("onbekend", "inconnu"),
+    },
+    "gender": {"female": ("vrouw", "femme"), "male": ("man", "homme"), "x": ("X", "X"),
+               UNKNOWN: ("onbekend", "inconnu")},
+    "age_band": {"18-24": ("18-24", "18-24"), "25-34": ("25-34", "25-34"),
+                 "35-44": ("35-44", "35-44"), "45+": ("45+", "45+"),
+                 UNKNOWN: ("onbekend", "inconnu")},
+    "rank": {"agent": ("agent van politie", "agent de police"),
+             "inspector": ("inspecteur", "inspecteur"),
+             "chief_inspector": ("hoofdinspecteur", "inspecteur principal"),
+             "commissioner": ("commissaris", "commissaire"),
+             "chief_commissioner": ("hoofdcommissaris", "commissaire divisionnaire")},
+    "exit_type": {"voluntary": ("vrijwillig vertrek", "départ volontaire"),
+                  "involuntary": ("ontslagen", "licenciement"),
+                  "retirement": ("pensioen", "retraite"),
+                  "mobility": ("mobiliteit", "mobilité"), "other": ("andere", "autre")},
+    "exit_reason": {"workload": ("werkdruk", "charge de travail"),
+                    "career": ("loopbaan", "évolution de carrière"),
+                    "pay": ("verloning", "rémunération"),
+                    "work_life_balance": ("werk-privé-balans", "équilibre vie pro-vie privée"),
+                    "team_climate": ("teamsfeer", "climat d'équipe"),
+                    "discrimination": ("discriminatie", "discrimination"),
+                    "leadership": ("leidinggevende", "hiérarchie"),
+                    "commute": ("woon-werkverkeer", "trajet"),
+                    "family": ("gezin", "famille"), "health": ("gezondheid", "santé"),
+                    "other": ("andere", "autre"), UNKNOWN: ("onbekend", "inconnu")},
+}
+
+
+def written_header(field: str, lang: str) -> str:
+    """The header for ``field`` as the ``lang`` template writes it."""
+    return HEADERS.get(field, {}).get(lang) or field
+
+
+def written_value(field: str, canonical: str, lang: str) -> str:
+    """How a ``lang`` speaker writes ``canonical`` in ``field`` (an accepted spelling)."""
+    if lang in ("nl", "fr"):
+        pair = _WRITTEN.get(field, {}).get(canonical)
+        if pair is not None:
+            return pair[0 if lang == "nl" else 1]
+    return canonical
+
+
+def written_values(field: str, lang: str, canonical: tuple[str, ...] | list[str] | None = None
+                   ) -> list[str]:
+    """The accepted values of ``field`` as a ``lang`` speaker writes them."""
+    values = canonical if canonical is not None else VALUE_FIELDS[field][0]
+    return [written_value(field, v, lang) for v in values]

@@ -7,6 +7,7 @@ translates by code into NL/FR/EN; ``message`` is plain English and says what was
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,10 +59,20 @@ def fail(code: str, message: str, *, row: int | None = None, column: str | None 
     return ExtractInvalid([Problem(row, column, value, code, message, params)])
 
 
-def problems_to_csv(problems: list[Problem]) -> bytes:
+def problems_to_csv(problems: list[Problem], message: Callable[[Problem], str] | None = None,
+                    header: Sequence[str] = ("row", "column", "value", "code", "message"),
+                    filename: str | None = None, file_header: str = "file") -> bytes:
     """All problems as a CSV error report for Belgian Excel: ``;`` separated, UTF-8 with BOM
-    (so accents show correctly), every cell neutralised by :mod:`hrpipeline.csvsafe`."""
-    lines = [["row", "column", "value", "code", "message"]]
+    (so accents show correctly), every cell neutralised by :mod:`hrpipeline.csvsafe`.
+
+    ``message`` gives each problem's sentence (the web layer passes the reader's language;
+    default the English message); ``header`` names the five columns; with ``filename`` a
+    first column (``file_header``) names the file on every line.
+    """
+    lines = [list(header)]
     lines += [["" if p.row is None else p.row, p.column or "",
-               "" if p.value is None else str(p.value), p.code, p.message] for p in problems]
+               "" if p.value is None else str(p.value), p.code,
+               message(p) if message is not None else p.message] for p in problems]
+    if filename is not None:
+        lines = [[file_header, *lines[0]], *([filename, *line] for line in lines[1:])]
     return csvsafe.rows(lines, delimiter=";", lineterminator="\r\n").encode("utf-8-sig")

@@ -30,8 +30,10 @@ from sqlalchemy import (
     String,
     Table,
     delete,
+    func,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -44,6 +46,7 @@ from hrpipeline.ingest.problems import ExtractInvalid, fail
 from hrpipeline.ingest.read import read_frame
 from hrpipeline.ingest.validate import Validated, check_extract
 from hrpipeline.models import (
+    ARCHIVES,
     CountRecord,
     FunnelRecord,
     Upload,
@@ -51,6 +54,7 @@ from hrpipeline.models import (
     WorkforceRecord,
     Zone,
     ZoneStage,
+    utcnow,
 )
 
 #: Rows per executemany / COPY chunk: bounds memory whatever the file size.
@@ -84,7 +88,7 @@ def _import_slot(user: User | None):
         if _running.get(user_id, 0) >= MAX_IMPORTS_PER_USER:
             raise ImportInProgress(
                 "An import of yours is still running. Wait until it has finished, then "
-                "upload again.", limit=MAX_IMPORTS_PER_USER)
+                "upload again.", key="import_in_progress", limit=MAX_IMPORTS_PER_USER)
         _running[user_id] = _running.get(user_id, 0) + 1
     try:
         yield
@@ -120,45 +124,91 @@ def zone_stage_list(zone: Zone) -> list[str] | None:
 
 def import_extract(*, zone: Zone, kind: str, data: bytes, filename: str,
                    user: User | None = None, replace: bool = False, sheet: str | None = None,
-                   reference_date: dt.date | None = None) -> Upload:
+                   reference_date: dt.date | None = None,
+                   replaces: list[int] | None = None) -> Upload:
     """Parse, validate and store one extract file for ``zone``; return the new upload.
 
     Raises :class:`ExtractInvalid` (422, with every problem) for bad input and
     :class:`~hrpipeline.errors.Conflict` (409) for a file already uploaded for this zone, or
-    a funnel extract for campaigns already stored (unless ``replace``). A refusal is
-    written to the audit log (``upload_refused``) after the rollback.
+    a funnel extract for campaigns already stored (unless ``replace``). ``replaces`` (the
+    upload ids a preview showed as removed) makes the import refuse (409) if the uploads it
+    would replace are no longer exactly those. A refusal is written to the audit log
+    (``upload_refused``) after the rollback.
     """
     try:
         return _import_extract(zone=zone, kind=kind, data=data, filename=filename, user=user,
-                               replace=replace, sheet=sheet, reference_date=reference_date)
+                               replace=replace, sheet=sheet, reference_date=reference_date,
+                               replaces=replaces)
     except (ValidationFailed, Conflict) as err:
-        db.session.rollback()
-        _audit("upload_refused", user, zone, kind=kind, filename=(filename or "upload")[:255],
-               status=err.status, reason=err.code,
-               problems=getattr(err, "problem_count", None) or err.extra.get("problem_count"))
-        db.session.commit()
+        _refused(err, user, zone, kind, filename)
         raise
 
 
-def _import_extract(*, zone: Zone, kind: str, data: bytes, filename: str, user: User | None,
-                    replace: bool, sheet: str | None, reference_date: dt.date | None) -> Upload:
-    _check_kind(kind)
+def _refused(err: ValidationFailed | Conflict, user: User | None, zone: Zone, kind: str,
+             filename: str, preview: bool = False) -> None:
+    db.session.rollback()
+    problems = list(getattr(err, "problems", None) or [])
+    _audit("upload_refused", user, zone, kind=kind, filename=(filename or "upload")[:255],
+           status=err.status, reason=err.key or err.code,
+           problems=getattr(err, "problem_count", None) or err.extra.get("problem_count"),
+           first=problems[0].code if problems else None, preview=preview or None)
+    db.session.commit()
+
+
+def _read_and_check(*, zone: Zone, kind: str, data: bytes, filename: str,
+                    sheet: str | None, reference_date: dt.date | None) -> Validated:
+    # Rows and columns are bounded while the file is read (issue 20, items 1 and 17).
+    frame = read_frame(data, filename, sheet=sheet, as_category=True,
+                       max_rows=current_app.config.get("MAX_UPLOAD_ROWS") or None)
+    return check_extract(frame, kind, stages=zone_stage_list(zone),
+                         reference_date=reference_date).raise_if_invalid()
+
+
+def _check_size(data: bytes) -> None:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and len(data) > limit:
         raise fail("file_too_large",
                    f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB. "
                    "Split it (e.g. one file per campaign or year) or remove unused columns.",
                    size=len(data), limit=limit)
+
+
+def preview_extract(*, zone: Zone, kind: str, data: bytes, filename: str,
+                    user: User | None = None, sheet: str | None = None,
+                    reference_date: dt.date | None = None) -> tuple[Validated, list[Upload]]:
+    """Check a file as :func:`import_extract` would and store nothing: the checked extract
+    and the stored uploads that storing it with ``replace`` would remove.
+
+    Raises the same errors as :func:`import_extract` (a refusal is audited as
+    ``upload_refused`` with ``preview``), except for an overlap, which is the answer.
+    """
+    try:
+        _check_kind(kind)
+        _check_size(data)
+        with _import_slot(user):
+            _refuse_same_file(zone, hashlib.sha256(data).hexdigest())
+            validated = _read_and_check(zone=zone, kind=kind, data=data, filename=filename,
+                                        sheet=sheet, reference_date=reference_date)
+            older = _overlapping(zone, validated)
+            _refuse_campaign_overflow(zone, validated, older)
+            return validated, older
+    except (ValidationFailed, Conflict) as err:
+        _refused(err, user, zone, kind, filename, preview=True)
+        raise
+
+
+def _import_extract(*, zone: Zone, kind: str, data: bytes, filename: str, user: User | None,
+                    replace: bool, sheet: str | None, reference_date: dt.date | None,
+                    replaces: list[int] | None = None) -> Upload:
+    _check_kind(kind)
+    _check_size(data)
     with _import_slot(user):
         sha256 = hashlib.sha256(data).hexdigest()
         _refuse_same_file(zone, sha256)
-        # Rows and columns are bounded while the file is read (issue 20, items 1 and 17).
-        frame = read_frame(data, filename, sheet=sheet, as_category=True,
-                           max_rows=current_app.config.get("MAX_UPLOAD_ROWS") or None)
-        validated = check_extract(frame, kind, stages=zone_stage_list(zone),
-                                  reference_date=reference_date).raise_if_invalid()
-        del frame
-        return _store(zone, validated, filename, sha256, user, replace, reference_date)
+        validated = _read_and_check(zone=zone, kind=kind, data=data, filename=filename,
+                                    sheet=sheet, reference_date=reference_date)
+        return _store(zone, validated, filename, sha256, user, replace, reference_date,
+                      replaces)
 
 
 def store_frame(*, zone: Zone, kind: str, frame: pd.DataFrame, filename: str, sha256: str,
@@ -196,13 +246,18 @@ def _refuse_same_file(zone: Zone, sha256: str) -> None:
 
 
 def _duplicate_conflict(first: Upload) -> Conflict:
+    """The same bytes again: "already stored" (or withdrawn / replaced), never "replace it"."""
     who = first.user.username if first.user is not None else None
     when = first.created_at.isoformat(timespec="seconds") if first.created_at else None
     by = f" by {who}" if who else ""
+    state = {"stored": "and is stored", "withdrawn": "and was withdrawn since (restore it "
+             "from the upload history instead)", "replaced": "and was replaced since by a "
+             "newer extract (withdraw that one to go back to this one)"}.get(first.status, "")
     return Conflict(
         f"This file was already uploaded for this zone on {when}{by} (upload #{first.id}, "
-        f"{first.filename!r}). Nothing was stored again.",
-        upload_id=first.id, uploaded_at=when, uploaded_by=who, filename=first.filename)
+        f"{first.filename!r}) {state}. Nothing was stored again.",
+        key=f"already_{first.status}", upload_id=first.id, uploaded_at=when, uploaded_by=who,
+        filename=first.filename)
 
 
 def _overlapping(zone: Zone, v: Validated) -> list[Upload]:
@@ -224,6 +279,43 @@ def _overlapping(zone: Zone, v: Validated) -> list[Upload]:
         ids = select(Upload.id).where(Upload.zone_id == zone.id, Upload.kind == "workforce")
     return list(db.session.scalars(
         select(Upload).where(Upload.id.in_(ids), Upload.status == "stored").order_by(Upload.id)))
+
+
+def overlapping_upload_ids(upload: Upload) -> list[int]:
+    """Stored uploads holding data that the archived ``upload`` would double-count if
+    restored (the same rule as :func:`_overlapping`, read from its archived rows)."""
+    others = (Upload.zone_id == upload.zone_id, Upload.status == "stored",
+              Upload.id != upload.id)
+    if upload.kind == "workforce":
+        ids = select(Upload.id).where(Upload.kind == "workforce", *others)
+    elif upload.kind == "funnel":
+        archive = ARCHIVES[FunnelRecord.__tablename__]
+        mine = select(archive.c.campaign_year, archive.c.campaign).distinct().where(
+            archive.c.upload_id == upload.id)
+        pairs = [tuple(r) for r in db.session.execute(mine).all()]
+        if not pairs:
+            return []
+        ids = select(FunnelRecord.upload_id).distinct().where(
+            FunnelRecord.zone_id == upload.zone_id,
+            tuple_(FunnelRecord.campaign_year, FunnelRecord.campaign).in_(pairs))
+    else:
+        archive = ARCHIVES[CountRecord.__tablename__]
+        rows = db.session.execute(select(archive.c.table_kind, archive.c.campaign,
+                                         archive.c.ref_date).distinct().where(
+            archive.c.upload_id == upload.id)).all()
+        campaigns = sorted({r.campaign for r in rows if r.table_kind == "funnel"})
+        dates = sorted({r.ref_date for r in rows if r.table_kind == "headcount"})
+        ids = select(CountRecord.upload_id).distinct().where(
+            CountRecord.zone_id == upload.zone_id,
+            ((CountRecord.table_kind == "funnel") & CountRecord.campaign.in_(campaigns))
+            | ((CountRecord.table_kind == "headcount") & CountRecord.ref_date.in_(dates)))
+    return list(db.session.scalars(
+        select(Upload.id).where(Upload.id.in_(ids), *others).order_by(Upload.id)))
+
+
+def lock_zone(zone: Zone) -> None:
+    """Serialise changes of one zone's uploads until commit (see :func:`_lock_zone`)."""
+    _lock_zone(zone)
 
 
 def _lock_zone(zone: Zone) -> None:
@@ -266,21 +358,33 @@ def _audit(action: str, user: User | None, zone: Zone, **detail) -> None:
     audit(action, user=user, zone_id=zone.id, **detail)
 
 
+def overlap_conflict(v: Validated, older: list[Upload]) -> Conflict:
+    what = (f"campaign(s) {', '.join(v.campaigns)}" if v.campaigns
+            else "these dates" if v.layout == "counts_headcount"
+            else "the zone's workforce")
+    return Conflict(
+        f"Upload #{older[0].id} ({older[0].filename!r}, "
+        f"{older[0].created_at:%Y-%m-%d}) already holds {what} for this zone. Upload "
+        "again with 'replace' to replace it.",
+        key=f"overlap_{'campaigns' if v.campaigns else v.layout}",
+        params={"filename": older[0].filename, "date": f"{older[0].created_at:%Y-%m-%d}",
+                "campaigns": ", ".join(v.campaigns), "rows": older[0].row_count},
+        upload_id=older[0].id, replace_required=True, upload_ids=[u.id for u in older])
+
+
 def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | None,
-           replace: bool, reference_date: dt.date | None) -> Upload:
+           replace: bool, reference_date: dt.date | None,
+           replaces: list[int] | None = None) -> Upload:
     try:
         _lock_zone(zone)
         older = _overlapping(zone, v)
-        if older and not replace:
-            what = (f"campaign(s) {', '.join(v.campaigns)}" if v.campaigns
-                    else "these dates" if v.layout == "counts_headcount"
-                    else "the zone's workforce")
+        if replaces is not None and sorted(replaces) != [u.id for u in older]:
             raise Conflict(
-                f"Upload #{older[0].id} ({older[0].filename!r}, "
-                f"{older[0].created_at:%Y-%m-%d}) already holds {what} for this zone. Upload "
-                "again with 'replace' to replace it.",
-                upload_id=older[0].id, replace_required=True,
+                "The stored extracts changed since the preview (another upload, withdrawal or "
+                "restore): check the file again before storing it.", key="preview_outdated",
                 upload_ids=[u.id for u in older])
+        if older and not replace:
+            raise overlap_conflict(v, older)
         _refuse_campaign_overflow(zone, v, older)
         upload = Upload(
             zone_id=zone.id, user_id=getattr(user, "id", None), kind=v.kind,
@@ -293,8 +397,9 @@ def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | No
         db.session.flush()
         table = _TABLES[v.kind]
         for old in older:
-            db.session.execute(delete(table).where(table.c.upload_id == old.id))
-            old.status = "replaced"
+            # Kept in the archive (not deleted): withdrawing the new upload can restore it.
+            archive_rows(table, old.id)
+            old.status, old.status_changed_at = "replaced", utcnow()
             _audit("upload_replaced", user, zone, upload_id=old.id, replaced_by=upload.id,
                    filename=old.filename, rows=old.row_count)
         _bulk_insert(table, v.frame, _COLUMNS[v.kind], upload.id, zone.id)
@@ -315,11 +420,38 @@ def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | No
         if "database is locked" in str(exc):  # SQLite: another upload held the write lock
             raise ServiceUnavailable(
                 "Another upload is being stored right now. Upload the file again in a "
-                "minute.") from None
+                "minute.", key="zone_busy") from None
         raise
     except BaseException:
         db.session.rollback()
         raise
+
+
+def archive_rows(table: Table, upload_id: int) -> None:
+    """Move an upload's records into the archive table (no analysis reads it)."""
+    _move_rows(table, ARCHIVES[table.name], upload_id)
+
+
+def unarchive_rows(table: Table, upload_id: int) -> None:
+    """Move an upload's archived records back where the analyses read them."""
+    _move_rows(ARCHIVES[table.name], table, upload_id)
+
+
+def _move_rows(source: Table, target: Table, upload_id: int) -> None:
+    names = [c.name for c in target.columns if c.name != "id"]
+    db.session.execute(insert(target).from_select(
+        names, select(*(source.c[n] for n in names)).where(source.c.upload_id == upload_id)))
+    db.session.execute(delete(source).where(source.c.upload_id == upload_id))
+
+
+def archived_rows(upload: Upload) -> int:
+    archive = ARCHIVES[_TABLES[upload.kind].name]
+    return db.session.scalar(select(func.count()).select_from(archive).where(
+        archive.c.upload_id == upload.id)) or 0
+
+
+def record_table(kind: str) -> Table:
+    return _TABLES[kind]
 
 
 # --- bulk writing -------------------------------------------------------------------------
@@ -398,5 +530,5 @@ def _bulk_insert(table: Table, frame: pd.DataFrame, columns: tuple[str, ...], up
         write_chunk(connection, table, chunk, upload_id, zone_id)
 
 
-__all__ = ["ExtractInvalid", "ImportInProgress", "import_extract", "store_frame",
-           "zone_stage_list"]
+__all__ = ["ExtractInvalid", "ImportInProgress", "import_extract", "preview_extract",
+           "store_frame", "zone_stage_list"]

@@ -307,15 +307,18 @@ def check_extract(frame: pd.DataFrame, kind: str, *, stages: Sequence[str] | Non
             sink.add(Problem(1, headers[1], None, "ambiguous_column",
                              f"The columns {' and '.join(map(repr, headers))} both mean "
                              f"{canonical!r}. Keep one of them.", {"field": canonical}))
-    missing = [f for f in required_fields(layout) if f not in by_field]
-    if layout == "counts_funnel" and not {"passed", "failed", "withdrew", "pending"} & set(
-            by_field):
-        missing.append("passed")
+    missing = _missing(layout, set(by_field))
     if missing and len(frame.columns) == 1:
         sink.add(Problem(1, str(frame.columns[0]), None, "delimiter_not_recognised",
                          "The header row is a single column: the cells are not separated by "
                          "';', ',' or a tab. Export the file again as CSV (semicolon or comma "
                          "separated) or as .xlsx.", {}))
+    elif missing and (other := looks_like(frame.columns, kind)) is not None:
+        # The columns are those of another kind: one line saying so, not one per column.
+        sink.add(Problem(1, None, None, "wrong_kind",
+                         f"This file looks like a {other} extract, not a {kind} extract: its "
+                         f"columns are those of a {other} extract. Choose the kind "
+                         f"'{other}' and upload it again.", {"kind": kind, "looks_like": other}))
     else:
         for f in missing:
             sink.add(Problem(1, None, None, "missing_column",
@@ -356,6 +359,25 @@ def check_extract(frame: pd.DataFrame, kind: str, *, stages: Sequence[str] | Non
     result.kind, result.layout = kind, layout
     result.problems, result.problem_count = sink.problems, sink.total
     return result
+
+
+def _missing(layout: str, fields: set[str]) -> list[str]:
+    missing = [f for f in required_fields(layout) if f not in fields]
+    if layout == "counts_funnel" and not {"passed", "failed", "withdrew", "pending"} & fields:
+        missing.append("passed")
+    return missing
+
+
+def looks_like(headers, kind: str) -> str | None:
+    """The other extract kind whose required columns ``headers`` all has, if any."""
+    for layout in KIND_COLUMNS:
+        other = "counts" if layout.startswith("counts") else layout
+        if other == kind:
+            continue
+        mapping, _ = match_columns(headers, KIND_COLUMNS[layout])
+        if not _missing(layout, set(mapping.values())):
+            return other
+    return None
 
 
 def validate_extract(frame: pd.DataFrame, kind: str, **kw) -> Validated:

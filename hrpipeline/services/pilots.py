@@ -262,6 +262,15 @@ def list_pilots(user: User) -> list[PilotInfo]:
     return [i for i in _infos() if _visible(user, i)]
 
 
+def pilots_involving(user: User) -> list[tuple[PilotInfo, bool]]:
+    """Pilots in which one of the user's zones is a pilot or comparison zone, each with
+    whether the user may open its evaluation (only with every one of its zones in scope:
+    the evaluation pools them). Names, zones and dates are listed; no figure is."""
+    scope = zone_scope(user)
+    return [(i, _visible(user, i)) for i in _infos()
+            if scope is None or i.zone_ids & scope]
+
+
 def get_pilot(user: User, pilot_id: int) -> PilotInfo:
     found = _infos([pilot_id])
     if not found or not _visible(user, found[0]):

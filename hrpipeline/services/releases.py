@@ -79,15 +79,19 @@ def disclosure_key() -> bytes:
 
 
 def data_version(zone_id: int | None = None) -> str:
-    """Changes whenever an extract (of this zone, or of any zone) is stored or replaced."""
+    """Changes whenever an extract (of this zone, or of any zone) is stored, replaced,
+    withdrawn or restored (the last status change of any upload is part of it: withdrawing
+    one upload and restoring another leaves the count and the newest id as they were)."""
     uploads = select(func.count(Upload.id), func.max(Upload.id), func.max(Upload.created_at)
                      ).where(Upload.status == "stored")
+    changed = select(func.max(Upload.status_changed_at))
     counts = select(func.count(CountRecord.id))
     if zone_id is not None:
         uploads = uploads.where(Upload.zone_id == zone_id)
+        changed = changed.where(Upload.zone_id == zone_id)
         counts = counts.where(CountRecord.zone_id == zone_id)
     return "|".join(str(v) for v in (*db.session.execute(uploads).one(),
-                                       db.session.scalar(counts)))
+                                       db.session.scalar(counts), db.session.scalar(changed)))
 
 
 _ALL = None  # a summed dimension in a lookup key

@@ -39,12 +39,14 @@ def resolve_zone(user: User, code: str) -> Zone | None:
     """
     if code == ALL:
         if not may_see_pool(user):
-            raise Forbidden("Pooled figures over all zones are only for users who see every zone.")
+            raise Forbidden("Pooled figures over all zones are only for users who see every zone.",
+                            key="pool_forbidden")
         return None
     zone = db.session.scalar(select(Zone).where(Zone.code == code))
     scope = zone_scope(user)
     if zone is None or (scope is not None and zone.id not in scope):
-        raise NotFound(f"No zone {code!r} among the zones you can see.")
+        raise NotFound(f"No zone {code!r} among the zones you can see.", key="zone_not_found",
+                       params={"zone": code})
     return zone
 
 

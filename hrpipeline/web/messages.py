@@ -24,6 +24,7 @@ KIND_LABELS = {
 STATUS_LABELS = {
     "stored": _l("stored"),
     "replaced": _l("replaced"),
+    "withdrawn": _l("withdrawn"),
     "rejected": _l("rejected"),
 }
 
@@ -112,36 +113,64 @@ def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str =
     return make() if make else fallback
 
 
-#: Ingest problem codes (``hrpipeline.ingest``) → a translated explanation of what is expected.
+#: Ingest problem codes (``hrpipeline.ingest``) → a translated sentence naming the column, the
+#: value and what is accepted. Placeholders: ``column`` (the file's header, else the column as
+#: the reader's template names it), ``value``, ``accepted`` (the accepted values or column
+#: names, written in the reader's language), ``header`` (the column as the reader's template
+#: names it) and the problem's own ``params``.
 PROBLEM_TEXTS = {
-    "missing_column": _l("A required column is missing."),
-    "ambiguous_column": _l("Two columns mean the same thing; keep only one."),
-    "duplicate_column": _l("This column appears twice."),
+    "missing_column": _l("The required column “%(header)s” is missing. Accepted column names: "
+                         "%(accepted)s."),
+    "wrong_kind": _l("This file looks like a different kind of extract: %(looks_like)s. "
+                     "Choose that kind in the form and upload the file again."),
+    "ambiguous_column": _l("Two columns mean the same thing (“%(column)s” and another); keep "
+                           "only one."),
+    "duplicate_column": _l("The column “%(column)s” appears twice."),
     "delimiter_not_recognised": _l("The columns could not be told apart: separate them with "
                                    "a semicolon or a comma."),
     "no_data_rows": _l("The file has a header but no data rows."),
-    "formula_injection": _l("This cell starts like a spreadsheet formula (=, +, -, @); remove "
-                            "the formula and keep the value."),
-    "missing_value": _l("A value is required here."),
-    "value_too_long": _l("This value is too long."),
-    "unknown_stage": _l("This stage is not one of the zone's selection stages."),
-    "invalid_value": _l("This value is not one of the allowed values."),
-    "invalid_date": _l("This is not a valid date (expected e.g. 2024-03-31 or 31/03/2024)."),
-    "future_date": _l("This date lies in the future."),
-    "invalid_count": _l("A whole number of zero or more is expected here."),
-    "invalid_year": _l("This is not a valid year."),
-    "campaign_year_missing": _l("The campaign year is missing and cannot be read from the "
-                                "campaign name."),
-    "duplicate_row": _l("This candidate or officer appears twice for the same stage."),
-    "exit_before_hire": _l("The exit date lies before the hire date."),
-    "exit_without_date": _l("An exit type or reason is given without an exit date."),
-    "impossible_sequence": _l("The candidate has an outcome at a stage they could not reach "
-                              "(an earlier stage was not passed)."),
-    "pii_column": _l("This column looks like personal data (name, national number, e-mail, "
-                     "address); remove it: only pseudonymous references may be uploaded."),
-    "pii_value": _l("This value looks like personal data (national number, e-mail, phone, "
-                    "bank account, address); remove it: only pseudonymous references may be "
-                    "uploaded."),
+    "formula_injection": _l("The cell in column “%(column)s” starts like a spreadsheet "
+                            "formula (=, +, -, @); remove the formula and keep the value."),
+    "missing_value": _l("The column “%(column)s” is empty in this row; a value is required."),
+    "missing_value_accepted": _l("The column “%(column)s” is empty in this row. Accepted "
+                                 "values: %(accepted)s."),
+    "value_too_long": _l("The value in column “%(column)s” is longer than %(max)s "
+                         "characters."),
+    "unknown_stage": _l("“%(value)s” is not one of the zone's selection stages (column "
+                        "“%(column)s”). Accepted stages: %(accepted)s."),
+    "invalid_value": _l("“%(value)s” is not an accepted value in column “%(column)s”. "
+                        "Accepted values: %(accepted)s."),
+    "invalid_date": _l("“%(value)s” in column “%(column)s” is not a valid date. Write e.g. "
+                       "2024-03-31 or 31/03/2024 (day before month)."),
+    "future_date": _l("The date “%(value)s” in column “%(column)s” lies after %(limit)s, in "
+                      "the future."),
+    "invalid_count": _l("“%(value)s” in column “%(column)s” is not a count. Write a whole "
+                        "number of zero or more (1234, 1.234 or 1 234), - for zero, or **, <5 "
+                        "or x for a number hidden at source."),
+    "invalid_year": _l("“%(value)s” in column “%(column)s” is not a year (write e.g. 2024)."),
+    "campaign_year_missing": _l("The year of campaign “%(value)s” is unknown: add a year "
+                                "column, put the year in the campaign name (e.g. INP 2024-1) "
+                                "or fill in the stage dates."),
+    "duplicate_row": _l("This row repeats row %(first_row)s exactly; remove the copy."),
+    "duplicate_stage": _l("This row is for the same candidate, campaign and stage as row "
+                          "%(first_row)s, with different values; keep one row."),
+    "duplicate_officer": _l("This row is for the same officer and hire date as row "
+                            "%(first_row)s, with different values; keep one row."),
+    "duplicate_cell": _l("This row is for the same cell as row %(first_row)s, with different "
+                         "values; keep one row."),
+    "exit_before_hire": _l("The exit date “%(value)s” lies before the hire date; an exit is on "
+                           "or after the hire date."),
+    "exit_without_date": _l("This row has an exit type or reason but no exit date. Add the "
+                            "exit date, or clear the exit type and reason of an officer still "
+                            "in service."),
+    "impossible_sequence": _l("The candidate has an outcome at stage “%(value)s”, but failed "
+                              "or withdrew at an earlier stage (row %(first_row)s)."),
+    "pii_column": _l("The column “%(column)s” looks like personal data (name, national "
+                     "number, e-mail, address); remove it: only pseudonymous references may "
+                     "be uploaded."),
+    "pii_value": _l("This value in column “%(column)s” looks like personal data (national "
+                    "number, e-mail, phone, bank account, address); remove it: only "
+                    "pseudonymous references may be uploaded."),
     "corrupt_xlsx": _l("The Excel file is damaged or not really an Excel file."),
     "xlsx_too_large": _l("The Excel file unpacks to far more than its size; save it as CSV."),
     "empty_file": _l("The file is empty."),
@@ -159,11 +188,13 @@ PROBLEM_TEXTS = {
                            "columns right of the data."),
     "nul_character": _l("%(file)s: this row contains a NUL character (a zero byte), which "
                         "would cut the cell short; export the file again or remove it."),
-    "forbidden_character": _l("This value contains the invisible character %(char)s (a "
-                              "control character, line break or text-direction mark); retype "
-                              "the value."),
-    "count_out_of_range": _l("This count is outside the allowed range, %(min)s to %(max)s."),
-    "date_too_early": _l("This date is before %(min)s, the earliest date accepted here."),
+    "forbidden_character": _l("The value in column “%(column)s” contains the invisible "
+                              "character %(char)s (a control character, line break or "
+                              "text-direction mark); retype the value."),
+    "count_out_of_range": _l("“%(value)s” in column “%(column)s” is outside the allowed range, "
+                             "%(min)s to %(max)s."),
+    "date_too_early": _l("The date “%(value)s” in column “%(column)s” is before %(min)s, the "
+                         "earliest date accepted here."),
     "too_many_campaigns": _l("The file holds %(found)s campaigns; at most %(limit)s are "
                              "accepted in one upload. Upload one file per campaign or year, "
                              "and check the campaign column."),
@@ -175,28 +206,142 @@ PROBLEM_TEXTS = {
     "not_a_count": _l("A whole number of zero or more is expected here."),
     "unknown_group": _l("This background group is not one of the allowed values."),
     "unknown_zone": _l("This zone code is not known."),
+    "withdraw_reason": _l("Give the reason for the withdrawal (%(min)s to %(max)s "
+                          "characters)."),
+}
+
+#: Which kind a ``wrong_kind`` file looks like, in a sentence.
+LOOKS_LIKE = {
+    "funnel": _l("a recruitment funnel (one row per candidate and stage)"),
+    "workforce": _l("a workforce extract (one row per officer)"),
+    "counts": _l("an aggregate counts table"),
 }
 
 
-def problem_message(problem: dict[str, Any]) -> str:
-    """A translated explanation for one ingest problem, else its English message.
+def _lang() -> str:
+    from flask_babel import get_locale
 
-    A text with placeholders (``%(limit)s``) is filled from the problem's ``params``, numbers
-    in the reader's number format; if a parameter is missing the English message is shown.
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+def _accepted(problem: dict[str, Any], params: dict[str, Any], lang: str) -> str:
+    from hrpipeline.ingest.columns import VALUE_FIELDS, written_header, written_values
+
+    field = params.get("field")
+    accepted = params.get("accepted") or []
+    if problem.get("code") == "missing_column" and field:
+        own = written_header(field, lang)
+        return ", ".join(dict.fromkeys([own, *accepted]))
+    if field in VALUE_FIELDS:
+        return ", ".join(written_values(field, lang, accepted))
+    return ", ".join(map(str, accepted))
+
+
+def problem_message(problem: dict[str, Any]) -> str:
+    """A translated sentence for one ingest problem, else its English message.
+
+    It names the column (as in the file) and the value, and says what is accepted, in the
+    reader's language; numbers in the reader's number format. If a parameter is missing the
+    English message is shown.
     """
-    text = PROBLEM_TEXTS.get(problem.get("code") or "")
-    english = str(problem.get("message") or problem.get("code") or "")
+    from hrpipeline.ingest.columns import written_header
+
+    code = problem.get("code") or ""
+    params = dict(problem.get("params") or {})
+    english = str(problem.get("message") or code)
+    if code == "missing_value" and params.get("accepted"):
+        code = "missing_value_accepted"
+    text = PROBLEM_TEXTS.get(code)
     if text is None:
         return english
     text = str(text)
     if "%(" not in text:
         return text
+    lang = _lang()
+    field = params.get("field")
+    header = written_header(field, lang) if field else ""
     params = {k: format_decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v
-              for k, v in (problem.get("params") or {}).items()}
+              for k, v in params.items()}
+    params.update(header=header, column=problem.get("column") or header or "",
+                  value="" if problem.get("value") is None else problem.get("value"),
+                  accepted=_accepted(problem, problem.get("params") or {}, lang))
+    if code == "wrong_kind":
+        params["looks_like"] = str(LOOKS_LIKE.get(params.get("looks_like"), ""))
     try:
         return text % params
     except (KeyError, TypeError, ValueError):
         return english
+
+
+def problem_rows(problems: list[Any]) -> list[dict[str, Any]]:
+    """The problems as table rows, each with its sentence (``text``) in the reader's language."""
+    rows = []
+    for p in problems:
+        row = {k: (p.get(k) if isinstance(p, dict) else getattr(p, k, None))
+               for k in ("row", "column", "value", "expected", "code", "message", "params")}
+        row["text"] = problem_message(row)
+        rows.append(row)
+    return rows
+
+
+#: Service errors on NL/FR pages: ``DomainError.key`` → the sentence, filled from its params.
+ERROR_TEXTS = {
+    "already_stored": _l("This file is already stored: it was uploaded for this zone on "
+                         "%(uploaded_at)s by %(uploaded_by)s (upload %(upload_id)s, "
+                         "%(filename)s). Nothing was stored again."),
+    "already_withdrawn": _l("This file was uploaded for this zone on %(uploaded_at)s by "
+                            "%(uploaded_by)s (upload %(upload_id)s, %(filename)s) and withdrawn "
+                            "since. To use it again, restore it in the upload history."),
+    "already_replaced": _l("This file was uploaded for this zone on %(uploaded_at)s by "
+                           "%(uploaded_by)s (upload %(upload_id)s, %(filename)s) and replaced "
+                           "since by a newer extract. To go back to it, withdraw the newer "
+                           "upload in the upload history."),
+    "overlap_campaigns": _l("Upload %(upload_id)s (%(filename)s, %(date)s, %(rows)s rows) "
+                            "already holds campaign(s) %(campaigns)s for this zone."),
+    "overlap_workforce": _l("Upload %(upload_id)s (%(filename)s, %(date)s, %(rows)s rows) "
+                            "already holds the workforce of this zone."),
+    "overlap_counts_headcount": _l("Upload %(upload_id)s (%(filename)s, %(date)s) already "
+                                   "holds headcounts for these dates in this zone."),
+    "preview_outdated": _l("The stored extracts of this zone changed since the file was "
+                           "checked (another upload, withdrawal or restore). Check the file "
+                           "again before storing it."),
+    "import_in_progress": _l("An import of yours is still running. Wait until it has "
+                             "finished, then upload again."),
+    "zone_busy": _l("Another upload is being stored right now. Upload the file again in a "
+                    "minute."),
+    "zone_not_found": _l("No zone %(zone)s among the zones you can see."),
+    "pool_forbidden": _l("Pooled figures over all zones are only for users who see every "
+                         "zone."),
+    "upload_not_found": _l("No upload %(id)s among the uploads of your zones."),
+    "not_stored": _l("Upload %(id)s is not stored, so it cannot be withdrawn."),
+    "not_withdrawn": _l("Upload %(id)s is stored; only a withdrawn or replaced upload can be "
+                        "restored."),
+    "nothing_archived": _l("The rows of upload %(id)s were not kept (it was replaced before "
+                           "withdrawals could be undone): upload the file again instead."),
+    "restore_blocked": _l("Upload %(id)s (%(filename)s) now holds the same data for this "
+                          "zone: withdraw it first, then restore this one."),
+    "withdraw_reason": _l("Give the reason for the withdrawal (%(min)s to %(max)s "
+                          "characters)."),
+}
+
+
+def error_text(err: Any) -> str:
+    """A service error's message in the reader's language (by its ``key``), else English."""
+    text = ERROR_TEXTS.get(getattr(err, "key", None) or "")
+    if text is None:
+        return err.message
+    params = dict(getattr(err, "params", {}) or {})
+    if params.get("uploaded_at"):
+        params["uploaded_at"] = str(params["uploaded_at"]).replace("T", " ")
+    if params.get("uploaded_by") is None:
+        params["uploaded_by"] = _("the command line")
+    params = {k: format_decimal(v) if isinstance(v, int) and not isinstance(v, bool)
+              and k not in ("id", "upload_id") else v for k, v in params.items()}
+    try:
+        return str(text) % params
+    except (KeyError, TypeError, ValueError):
+        return err.message
 
 
 #: Data-quality advice codes from ``report.quality["advice"]``.

@@ -78,9 +78,11 @@ def pilot_list():
             else:
                 return redirect(url_for("pilots.pilot_detail", pilot_id=info.id))
         status = 422
-        return render_template("pilots/list.html", pilots=pilot_service.list_pilots(current_user),
+        return render_template("pilots/list.html",
+                               pilots=pilot_service.pilots_involving(current_user),
                                form=form, problems=problems), status
-    return render_template("pilots/list.html", pilots=pilot_service.list_pilots(current_user),
+    return render_template("pilots/list.html",
+                           pilots=pilot_service.pilots_involving(current_user),
                            form=form, problems=problems)
 
 

@@ -37,6 +37,13 @@ CASES: dict[str, Case] = {
     "api.funnel": Case("GET", "/api/v1/funnel?zone={zone}&period=year:2024", REPORT, zoned=True),
     "api.create_upload": Case("POST", "/api/v1/uploads", ("hr_manager",), zoned=True,
                               write=True),
+    "api.preview_upload": Case("POST", "/api/v1/uploads/preview", ("hr_manager",),
+                               zoned=True, write=True),
+    # Zone scoping of withdraw / restore is by the upload's id (tests/api/test_endpoints.py).
+    "api.withdraw_upload": Case("POST", "/api/v1/uploads/{upload_id}/withdraw",
+                                ("hr_manager",), write=True),
+    "api.restore_upload": Case("POST", "/api/v1/uploads/{upload_id}/restore", ("hr_manager",),
+                               write=True),
     "api.list_uploads": Case("GET", "/api/v1/uploads?zone={zone}", ("hr_manager",
                                                                    "diversity_officer"),
                              zoned=True),
@@ -55,8 +62,9 @@ PUBLIC = {"api.health", "api.docs", "api.docs_init"}
 
 
 def _call(client, case: Case, headers=None, zone: str = "ANT", token_id: int = 1,
-          pilot_id: int = 1):
-    path = case.path.format(zone=zone, token_id=token_id, pilot_id=pilot_id)
+          pilot_id: int = 1, upload_id: int = 1):
+    path = case.path.format(zone=zone, token_id=token_id, pilot_id=pilot_id,
+                            upload_id=upload_id)
     kwargs = {"headers": headers or {}}
     if case.method == "POST" and "uploads" in path:
         kwargs["data"] = {"zone": zone, "kind": "funnel",

@@ -132,6 +132,37 @@ def test_duplicate_upload_is_409_and_replace_needs_the_flag(client, zones, make_
     assert db.session.query(FunnelRecord).count() == 24
 
 
+def test_preview_withdraw_and_restore(client, zones, make_user, token_for, db_counts):
+    headers = bearer(token_for(make_user("hr_manager", ["CRL"])))
+    first = _upload(client, headers, funnel_csv(10)).get_json()
+    before = db_counts()
+    form = {"zone": "CRL", "kind": "funnel", "file": (io.BytesIO(funnel_csv(12)), "f.csv")}
+    preview = client.post("/api/v1/uploads/preview", headers=headers, data=form,
+                          content_type="multipart/form-data")
+    assert preview.status_code == 200 and db_counts() == before
+    body = preview.get_json()
+    assert body["rows"] == 24 and body["campaigns"] == ["2024-1"]
+    assert body["replace_required"] is True and body["removes"][0]["id"] == first["id"]
+
+    short = client.post(f"/api/v1/uploads/{first['id']}/withdraw", headers=headers,
+                        json={"reason": "x"})
+    assert short.status_code == 422
+    withdrawn = client.post(f"/api/v1/uploads/{first['id']}/withdraw", headers=headers,
+                            json={"reason": "wrong campaign"})
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["status"] == "withdrawn"
+    assert db.session.query(FunnelRecord).count() == 0
+    again = client.post(f"/api/v1/uploads/{first['id']}/withdraw", headers=headers,
+                        json={"reason": "wrong campaign"})
+    assert again.status_code == 409
+    restored = client.post(f"/api/v1/uploads/{first['id']}/restore", headers=headers)
+    assert restored.status_code == 200 and restored.get_json()["status"] == "stored"
+    assert db.session.query(FunnelRecord).count() == 20
+    assert {"upload_withdrawn", "upload_restored"} <= set(_actions())
+    other = bearer(token_for(make_user("hr_manager", ["GNT"])))
+    assert client.post(f"/api/v1/uploads/{first['id']}/restore",
+                       headers=other).status_code == 404
+
+
 def test_upload_list_is_paginated(client, zones, make_user, token_for):
     user = make_user("hr_manager", ["CRL", "ANT"])
     headers = bearer(token_for(user))
@@ -247,7 +278,9 @@ def test_openapi_document_declares_auth_errors_and_every_endpoint(client):
     assert spec["security"] == [{"bearerAuth": []}]
     assert set(spec["paths"]) == {
         "/api/v1/health", "/api/v1/zones", "/api/v1/catalogue", "/api/v1/funnel",
-        "/api/v1/uploads", "/api/v1/tokens", "/api/v1/tokens/{token_id}", "/api/v1/audit",
+        "/api/v1/uploads", "/api/v1/uploads/preview", "/api/v1/uploads/{upload_id}/withdraw",
+        "/api/v1/uploads/{upload_id}/restore", "/api/v1/tokens", "/api/v1/tokens/{token_id}",
+        "/api/v1/audit",
         "/api/v1/pilots", "/api/v1/pilots/{pilot_id}/evaluation", "/api/v1/briefings",
         "/api/v1/retention"}
     default = spec["components"]["responses"]["DEFAULT_ERROR"]

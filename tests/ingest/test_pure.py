@@ -328,3 +328,23 @@ def test_large_frame_problem_list_is_capped_but_counted():
     with pytest.raises(ExtractInvalid) as info:
         v.raise_if_invalid()
     assert info.value.extra["problem_count"] == n and len(info.value.extra["problems"]) == 200
+
+
+def test_a_file_of_another_kind_is_one_wrong_kind_problem_not_one_per_column():
+    from hrpipeline.ingest.validate import check_extract, looks_like
+
+    workforce = pd.DataFrame({"Personeelsnummer": ["P1"], "Herkomst": ["EU"],
+                              "Datum in dienst": ["01/02/2020"]}, index=[2])
+    assert looks_like(workforce.columns, "funnel") == "workforce"
+    assert looks_like(workforce.columns, "workforce") is None
+    result = check_extract(workforce, "funnel")
+    assert [(p.code, p.params) for p in result.problems] == [
+        ("wrong_kind", {"kind": "funnel", "looks_like": "workforce"})]
+    counts = pd.DataFrame({"Campagne": ["INP 2024-1"], "Fase": ["sollicitatie"],
+                           "Herkomst": ["EU"], "Geslaagd": ["3"]}, index=[2])
+    assert looks_like(counts.columns, "funnel") == "counts"
+    # A funnel file with one column missing is not another kind: the column is named.
+    partial = pd.DataFrame({"Kandidaat": ["K1"], "Campagne": ["INP 2024-1"],
+                            "Fase": ["sollicitatie"], "Herkomst": ["EU"]}, index=[2])
+    assert [p.params["field"] for p in check_extract(partial, "funnel").problems] == [
+        "outcome"]

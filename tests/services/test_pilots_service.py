@@ -181,6 +181,24 @@ def test_scope_pilot_touching_another_zone_is_invisible(zones, staff, make_user)
     assert service.pilots_covering(both, "CRL") == []
 
 
+def test_a_pilot_is_listed_to_a_user_of_one_of_its_zones_without_its_evaluation(
+        zones, staff, make_user, client):
+    from tests.web.conftest import login
+
+    _design(zones, _cells((130, 70)))
+    info = _pilot(staff)
+    gnt_only = make_user("diversity_officer", ["GNT"], language="en")
+    assert [(p.id, may) for p, may in service.pilots_involving(gnt_only)] == [(info.id, False)]
+    assert service.pilots_involving(make_user("diversity_officer", ["CRL"])) == []
+    both = make_user("leadership", ["ANT", "GNT"])
+    assert [(p.id, may) for p, may in service.pilots_involving(both)] == [(info.id, True)]
+    login(client, gnt_only)
+    page = client.get("/pilots").get_data(as_text=True)
+    assert info.name in page and 'id="no-pilots"' not in page
+    assert f"/pilots/{info.id}" not in page  # listed, but its evaluation does not open
+    assert client.get(f"/pilots/{info.id}").status_code == 404
+
+
 def test_create_pilot_rules(zones, staff, make_user):
     officer = make_user("diversity_officer", all_zones=True)
     with pytest.raises(Forbidden):

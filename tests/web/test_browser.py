@@ -1,5 +1,6 @@
-"""End-to-end in headless Debian Chromium (Playwright): log in, upload a good and a bad
-extract, open the funnel dashboard, change the selection, switch language, download the CSV,
+"""End-to-end in headless Debian Chromium (Playwright): log in, check and store a good
+extract and see a bad one's problems (in Dutch and French too), replace with a confirmation,
+withdraw and restore, open the funnel dashboard, change the selection, switch language, download the CSV,
 and a diversity officer of one zone cannot reach another zone's table."""
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def test_upload_good_and_bad_extract(page, live_app, users, tmp_path):
     page.select_option("#kind", "funnel")
     page.set_input_files("#file", str(good))
     page.click("button[type=submit].primary")
+    page.wait_for_selector("#upload-preview")  # checked, not stored yet
+    page.click("#store-button")
     page.wait_for_selector("#upload-stored")
     assert name in page.inner_text("#upload-stored")
 
@@ -127,3 +130,84 @@ def test_pages_fit_a_phone_screen(phone, live_app, users, zones, make_user):
         phone.goto(live_app.url + path)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (path, width)
+
+
+# --- issue 17: messages in the reader's language, preview, confirmation, withdraw and undo ----
+@pytest.mark.parametrize(("language", "expected"), [
+    ("nl", "De verplichte kolom „uitkomst” ontbreekt."),
+    ("fr", "La colonne obligatoire « résultat » manque."),
+])
+def test_a_missing_column_is_named_in_dutch_and_french(page, live_app, make_user, tmp_path,
+                                                      language, expected):
+    from tests.web.test_uploads import MISSING_OUTCOME
+
+    make_user("hr_manager", ["CRL"], username=f"hr.{language}", language=language)
+    sign_in(page, live_app, f"hr.{language}")
+    page.goto(live_app.url + "/uploads/new")
+    bad = tmp_path / "zonder_uitkomst.csv"
+    bad.write_bytes(MISSING_OUTCOME)
+    page.select_option("#kind", "funnel")
+    page.set_input_files("#file", str(bad))
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("#upload-problems")
+    assert expected in page.inner_text("table.problems")
+
+
+def _check_and_store(page, path, confirm: bool = False) -> str:
+    page.select_option("#zone", "CRL")
+    page.select_option("#kind", "funnel")
+    page.set_input_files("#file", str(path))
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("#upload-preview")
+    preview = page.inner_text("#upload-preview")
+    if confirm:
+        page.check("#confirm_replace")
+    page.click("#store-button")
+    return preview
+
+
+def test_replace_asks_for_a_confirmation_then_withdraw_and_undo(page, live_app, users,
+                                                               tmp_path):
+    from tests.ingest.helpers import GOOD_FUNNEL_ROWS, funnel_nl
+
+    sign_in(page, live_app, "hr.ant")
+    page.goto(live_app.url + "/uploads/new")
+    first, second = tmp_path / "v1.csv", tmp_path / "v2.csv"
+    first.write_bytes(funnel_nl(GOOD_FUNNEL_ROWS))
+    second.write_bytes(funnel_nl(GOOD_FUNNEL_ROWS[:4]))
+    preview = _check_and_store(page, first)
+    assert "Nothing stored now is replaced or removed." in preview
+    page.wait_for_selector("#upload-stored")
+
+    # The corrected file: the preview names what disappears; storing needs the tick.
+    page.goto(live_app.url + "/uploads/new")
+    preview = _check_and_store(page, second)
+    assert "v1.csv, 8 rows" in preview and "stop counting" in preview
+    page.wait_for_selector("#confirm-missing")
+    page.check("#confirm_replace")
+    page.click("#store-button")
+    page.wait_for_selector("#upload-stored")
+    assert "was replaced" in page.inner_text("#upload-stored")
+
+    # Withdraw the new upload (the replaced one counts again), then undo.
+    page.goto(live_app.url + "/uploads")
+    rows = page.locator("#upload-history tbody tr")
+    assert "v2.csv" in rows.nth(0).inner_text() and "replaced" in rows.nth(1).inner_text()
+    rows.nth(0).locator("text=Withdraw").click()
+    assert "4 rows of zone CRL" in page.inner_text("#withdraw-what")
+    page.fill("#reason", "v2 was cut short")
+    page.click("#withdraw-button")
+    page.wait_for_selector(".flash.success")
+    assert "is withdrawn" in page.inner_text(".flash.success")
+    rows = page.locator("#upload-history tbody tr")
+    assert "withdrawn" in rows.nth(0).inner_text() and "v2 was cut short" in rows.nth(0).inner_text()
+    assert "stored" in rows.nth(1).inner_text()
+    # Undo: withdraw v1 again, restore v2.
+    rows.nth(1).locator("text=Withdraw").click()
+    page.fill("#reason", "v2 was right after all")
+    page.click("#withdraw-button")
+    page.wait_for_selector(".flash.success")
+    page.locator("#upload-history tbody tr").nth(0).locator("button:has-text('Restore')").click()
+    page.wait_for_selector(".flash.success")
+    assert "is restored" in page.inner_text(".flash.success")
+    assert "stored" in page.locator("#upload-history tbody tr").nth(0).inner_text()
