@@ -42,6 +42,8 @@ PAGES = [
     ("15_retention_nl", "hr.antwerpen", "nl", "/retention"),
     ("16_pilots", "project", "en", "/pilots"),
     ("17_briefings_fr", "leadership", "fr", "/briefings"),
+    ("18_planner_nl", "hr.antwerpen", "nl", "/planner?zone=ANT"),
+    ("19_planner_fr", "diversity.brussels", "fr", "/planner?zone=BXN"),
 ]
 
 

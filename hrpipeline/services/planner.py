@@ -422,9 +422,9 @@ def planner_report(user: User, zone: str, *, target: float = DEFAULT_TARGET,
         raise ValidationFailed("The target must be a share between 1 % and 99 %.")
     if not (isinstance(years, int) and 1 <= years <= MAX_YEARS):
         raise ValidationFailed(f"The horizon must be 1 to {MAX_YEARS} years.")
-    if zone == ALL:
+    zone_obj = resolve_zone(user, zone)  # 404 outside the scope, 403 for the pool
+    if zone_obj is None or zone == ALL:
         raise ValidationFailed("The planner answers for one zone at a time.")
-    zone_obj = resolve_zone(user, zone)
     from hrpipeline.services.releases import data_version
 
     key = (data_version(), policy(), zone, round(target, 4), years, lang)
