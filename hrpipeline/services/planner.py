@@ -538,3 +538,56 @@ def _show(v: Any) -> str:
     if isinstance(v, dict):
         return "x" if v.get("suppressed") else str(v["value"])
     return str(v)
+
+
+# --- briefing --------------------------------------------------------------------------------
+
+_BRIEFING = {
+    "en": {"projection": "Planner: if hiring and leaving stay as they are, officers with a "
+                         "migration background would make up about {share} of the corps in "
+                         "{years} years (chance alone: {low} to {high}).",
+           "need": "Reaching {target} in {years} years would take about {need} of hires with a "
+                   "migration background (today {now}).",
+           "out_of_reach": "Reaching {target} in {years} years is not possible by hiring alone "
+                           "with exits as they are."},
+    "nl": {"projection": "Planner: als instroom en uitstroom blijven zoals ze zijn, vormen "
+                         "personeelsleden met een migratieachtergrond over {years} jaar ongeveer "
+                         "{share} van het korps (alleen al door toeval: {low} tot {high}).",
+           "need": "Om {target} te halen binnen {years} jaar moet ongeveer {need} van de "
+                   "instroom een migratieachtergrond hebben (vandaag {now}).",
+           "out_of_reach": "{target} binnen {years} jaar is met de huidige uitstroom niet "
+                           "haalbaar door aanwerving alleen."},
+    "fr": {"projection": "Planificateur : si les recrutements et les départs restent tels "
+                         "quels, les membres du personnel issus de l'immigration représenteraient "
+                         "environ {share} du corps dans {years} ans (le seul hasard : de {low} à "
+                         "{high}).",
+           "need": "Atteindre {target} en {years} ans demanderait environ {need} de recrues "
+                   "issues de l'immigration (aujourd'hui {now}).",
+           "out_of_reach": "Atteindre {target} en {years} ans n'est pas possible par le seul "
+                           "recrutement avec les départs actuels."},
+}
+
+
+def briefing_lines(user: User, zone: str, lang: str = "en") -> list[str]:
+    """One or two sentences for the leadership briefing (default target and horizon); none for
+    the pool or when the planner cannot answer."""
+    if zone == ALL:
+        return []
+    try:
+        report = planner_report(user, zone, lang=lang)
+    except DomainError:
+        return []
+    t = _BRIEFING.get(lang, _BRIEFING["en"])
+    a = report.answer
+    last = a.projection[-1]
+    pct = (lambda v: f"{100 * v:.1f} %".replace(".", ",")) if lang in ("nl", "fr") else (
+        lambda v: f"{100 * v:.1f}%")
+    lines = [t["projection"].format(share=pct(last["share"]), years=report.horizon,
+                                    low=pct(last["low"]), high=pct(last["high"]))]
+    target = f"{100 * report.target:g}".replace(".", "," if lang in ("nl", "fr") else ".")
+    fmt = {"target": target + (" %" if lang in ("nl", "fr") else "%"), "years": report.horizon}
+    if a.required_share > 1:
+        lines.append(t["out_of_reach"].format(**fmt))
+    elif a.required_share > 0:
+        lines.append(t["need"].format(need=pct(a.required_share), now=pct(a.hire_share), **fmt))
+    return lines

@@ -6,12 +6,11 @@ import json
 
 from hrpipeline.services import planner as svc
 from tests.api.conftest import bearer
-from tests.services.test_retention_service import plant_workforce
+from tests.services.test_planner_service import plant_planner_workforce
 
 
 def test_planner_is_the_services_report(client, zones, make_user, token_for):
-    plant_workforce(zones, make_user)
-    svc.clear_cache()
+    plant_planner_workforce(zones, make_user)
     officer = make_user("diversity_officer", ["ANT"])
     headers = bearer(token_for(officer))
     response = client.get("/api/v1/planner?zone=ANT&target=25&years=8", headers=headers)

@@ -14,9 +14,38 @@ import pytest
 from hrpipeline.disclosure.values import SUPPRESSED
 from hrpipeline.errors import NotFound, ValidationFailed
 from hrpipeline.services import planner as svc
-from tests.services.test_retention_service import plant_workforce
+from tests.services.test_retention_service import REFERENCE_DATE, _officers
 
 YEARS = ["2021", "2022", "2023", "2024", "2025"]
+
+
+def plant_planner_workforce(zones, make_user) -> None:
+    """ANT and GNT workforce extracts large enough for yearly figures per group (straight into
+    the tables, as ``tests.services.test_retention_service.plant_workforce``)."""
+    import numpy as np
+    from sqlalchemy import insert
+
+    from hrpipeline.extensions import db
+    from hrpipeline.models import Upload, WorkforceRecord
+    from hrpipeline.services import retention
+
+    rng = np.random.default_rng(11)
+    uploader = make_user("hr_manager", ["ANT", "GNT"], username="seed.planner")
+    for code, scale in (("ANT", 1.0), ("GNT", 0.7)):
+        rows = []
+        for group, n, share in (("belgian_origin", 900, 0.35), ("non_eu_background", 260, 0.45),
+                                ("eu_background", 140, 0.35), ("unknown", 60, 0.3)):
+            rows += _officers(rng, code, group, int(n * scale), (1995, 2025), share, 0.4)
+        upload = Upload(zone_id=zones[code].id, user_id=uploader.id, kind="workforce",
+                        filename=f"planner_{code}.csv", sha256=code.ljust(64, "p"),
+                        status="stored", reference_date=REFERENCE_DATE, row_count=len(rows))
+        db.session.add(upload)
+        db.session.flush()
+        db.session.execute(insert(WorkforceRecord), [
+            {**r, "upload_id": upload.id, "zone_id": zones[code].id} for r in rows])
+    db.session.commit()
+    retention.clear_cache()
+    svc.clear_cache()
 
 
 def _row(period, group, start, end, leavers, months=12.0):
@@ -117,8 +146,7 @@ def test_bad_arguments_are_user_errors(app, make_user):
 
 
 def test_scope_and_answer_on_a_planted_workforce(app, zones, make_user):
-    plant_workforce(zones, make_user)
-    svc.clear_cache()
+    plant_planner_workforce(zones, make_user)
     with pytest.raises(NotFound):
         svc.planner_report(make_user("diversity_officer", ["ANT"]), "GNT")
     report = svc.planner_report(make_user("diversity_officer", ["ANT"]), "ANT")
@@ -126,14 +154,24 @@ def test_scope_and_answer_on_a_planted_workforce(app, zones, make_user):
     assert d["zone"] == "ANT" and len(d["projection"]) == 11
     assert d["projection"][0]["low"] <= d["projection"][10]["share"] <= 1
     assert all(r["low"] <= r["share"] <= r["high"] for r in d["projection"][1:])
-    assert d["inputs"]["headcount"] == report.answer.headcount
+    assert d["inputs"]["headcount"] == round(report.answer.headcount)
 
 
 def test_cli(app, zones, make_user, runner):
-    plant_workforce(zones, make_user)
-    svc.clear_cache()
+    plant_planner_workforce(zones, make_user)
     result = runner.invoke(args=["planner", "--zone", "ANT", "--target", "25", "--years", "8"])
     assert result.exit_code == 0, result.output
     assert "(b) Share of hires needed for 25 % in 8 years" in result.output
     result = runner.invoke(args=["planner", "--zone", "NOPE"])
     assert result.exit_code != 0 and "NOPE" in result.output
+
+
+def test_briefing_lines(app, zones, make_user):
+    plant_planner_workforce(zones, make_user)
+    user = make_user("leadership", all_zones=True)
+    report = svc.planner_report(user, "ANT", lang="nl")
+    lines = svc.briefing_lines(user, "ANT", "nl")
+    assert lines and lines[0].startswith("Planner: als instroom")
+    share = f"{100 * report.answer.projection[-1]['share']:.1f} %".replace(".", ",")
+    assert share in lines[0]
+    assert svc.briefing_lines(user, "ALL", "nl") == []

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hrpipeline.access import REPORT_ROLES
-from hrpipeline.services import planner as svc
-from tests.services.test_retention_service import plant_workforce
+from tests.services.test_planner_service import plant_planner_workforce
 from tests.web.conftest import as_user
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -15,9 +14,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture
 def workforce(app, zones, make_user):
-    data = plant_workforce(zones, make_user)
-    svc.clear_cache()
-    return data
+    plant_planner_workforce(zones, make_user)
 
 
 @pytest.mark.parametrize("role", REPORT_ROLES)
