@@ -412,6 +412,7 @@ def to_json_deep(value: Any) -> Any:
 
 
 _cache: OrderedDict[tuple, PlannerReport] = OrderedDict()
+_inputs: OrderedDict[tuple, tuple] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -425,16 +426,24 @@ def planner_report(user: User, zone: str, *, target: float = DEFAULT_TARGET,
     zone_obj = resolve_zone(user, zone)  # 404 outside the scope, 403 for the pool
     if zone_obj is None or zone == ALL:
         raise ValidationFailed("The planner answers for one zone at a time.")
+    from hrpipeline.extensions import db
     from hrpipeline.services.releases import data_version
 
-    key = (data_version(), policy(), zone, round(target, 4), years, lang)
+    base = (db.engine.url.render_as_string(), data_version(), policy(), zone, lang)
+    key = (*base, round(target, 4), years)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    figures = retention_inputs(user, zone, lang)
+        inputs = _inputs.get(base)
+    if inputs is None:  # the published inputs do not depend on the target: read them once
+        inputs = (retention_inputs(user, zone, lang), funnel_inputs(zone_obj))
+        with _lock:
+            _inputs[base] = inputs
+            while len(_inputs) > 32:
+                _inputs.popitem(last=False)
+    figures, funnel = inputs
     answer = model.plan(figures.inputs, target=target, years=years, seed=SEED)
-    funnel = funnel_inputs(zone_obj)
     need = need_eq = None
     if funnel is not None:
         rate = funnel.pass_rate_focal
@@ -466,6 +475,7 @@ def planner_report(user: User, zone: str, *, target: float = DEFAULT_TARGET,
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _inputs.clear()
 
 
 # --- CLI -------------------------------------------------------------------------------------
