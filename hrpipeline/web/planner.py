@@ -126,16 +126,31 @@ def planner_note(code: str) -> str:
     return notes.get(code, code)
 
 
+@bp.app_template_global("target_label")
+def target_label(target: float) -> str:
+    """A target share as the user typed it (20 %, 22.5 %), in the interface's number format."""
+    from flask_babel import format_percent
+
+    return format_percent(target, format="#,##0.#%")
+
+
 @bp.app_template_global("target_sentence")
 def target_sentence(share: float, low: float, high: float, now: float, target: float,
-                    years: int) -> str:
+                    years: int, share_now: float = 0.0) -> str:
+    if share_now >= target and 0 < share <= 1:
+        return _("The corps is already at %(target)s or more; with exits as they are it is still "
+                 "there in %(years)s years as long as at least %(share)s of hires have a "
+                 "migration background (between %(low)s and %(high)s, allowing for chance), "
+                 "against %(now)s today.", target=target_label(target), years=years,
+                 share=_pct(share), low=_pct(max(0.0, low)), high=_pct(min(1.0, high)),
+                 now=_pct(now))
     if share > 1:
         return _("Even if every hire had a migration background, %(target)s would not be reached "
                  "within %(years)s years with exits as they are: it takes longer, or fewer exits.",
-                 target=_pct(target), years=years)
+                 target=target_label(target), years=years)
     if share <= 0:
         return _("%(target)s is reached within %(years)s years whatever the hires, with exits as "
-                 "they are.", target=_pct(target), years=years)
+                 "they are.", target=target_label(target), years=years)
     return _("With exits as they are, about %(share)s of all hires would need to have a migration "
              "background (between %(low)s and %(high)s, allowing for chance), against %(now)s "
              "today.", share=_pct(share), low=_pct(max(0.0, low)), high=_pct(min(1.0, high)),
