@@ -152,7 +152,8 @@ def test_scope_and_answer_on_a_planted_workforce(app, zones, make_user):
     report = svc.planner_report(make_user("diversity_officer", ["ANT"]), "ANT")
     d = report.to_dict()
     assert d["zone"] == "ANT" and len(d["projection"]) == 11
-    assert d["projection"][0]["low"] <= d["projection"][10]["share"] <= 1
+    assert all(0 <= r["share"] <= 1 for r in d["projection"])
+    assert d["projection"][0]["low"] == d["projection"][0]["share"] == d["inputs"]["share_now"]
     assert all(r["low"] <= r["share"] <= r["high"] for r in d["projection"][1:])
     assert d["inputs"]["headcount"] == round(report.answer.headcount)
 
