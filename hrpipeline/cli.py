@@ -126,10 +126,12 @@ def funnel_command(zone, period, campaign, year, reference, view, test, as_json)
 def init_app(app: Flask) -> None:
     from hrpipeline.briefing_cli import briefing_command, pilot_commands
     from hrpipeline.ingest.cli import import_command
+    from hrpipeline.services.planner import planner_command
     from hrpipeline.services.retention import retention_command
     from hrpipeline.services.tokens import token_create_command, token_revoke_command
 
     for command in (init_db_command, create_user_command, demo_command, funnel_command,
                     import_command, briefing_command, *pilot_commands, retention_command,
+                    planner_command,
                     token_create_command, token_revoke_command):
         app.cli.add_command(command)

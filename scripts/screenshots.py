@@ -45,6 +45,8 @@ PAGES = [
     ("16_pilots", "project", "en", "/pilots"),
     ("17_briefings_fr", "leadership", "fr", "/briefings"),
     ("18_upload_guide_fr", "hr.antwerpen", "fr", "/uploads/guide"),
+    ("19_planner_nl", "hr.antwerpen", "nl", "/planner?zone=ANT"),
+    ("20_planner_fr", "diversity.brussels", "fr", "/planner?zone=BXN"),
 ]
 
 

@@ -182,6 +182,8 @@ class ImpactRow:
             "persons_to_four_fifths": crude.params.get("persons_to_four_fifths"),
             "power_at_four_fifths": crude.params.get("power_at_four_fifths"),
             "more_campaigns_for_power": crude.params.get("more_campaigns_for_power"),
+            "power_at_half": crude.params.get("power_at_half"),
+            "more_campaigns_for_power_half": crude.params.get("more_campaigns_for_power_half"),
             "tier": self.tier.tier, "tier_label": self.tier.label,
             "reason_code": self.tier.reason_code, "reason_params": self.tier.params,
             "reason": self.tier.reason,

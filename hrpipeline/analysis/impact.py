@@ -539,8 +539,10 @@ class Verdict:
     ``ratio_flip_reverses`` (one more focal pass brings the ratio to 0.8),
     ``significance_fragile`` (one more focal pass makes the adjusted test not significant),
     ``interval_above_four_fifths`` (the interval excludes ratios below 0.8),
-    ``power_at_four_fifths`` (exact Fisher power to detect a ratio of 0.8 at these sizes) and
-    ``more_campaigns_for_power`` (how many more campaigns of this size reach 80 % power).
+    ``power_at_four_fifths`` (exact Fisher power to detect a ratio of 0.8 at these sizes),
+    ``more_campaigns_for_power`` (how many more campaigns of this size reach 80 % power) and the
+    same for a ratio of 0.5 (``power_at_half``, ``more_campaigns_for_power_half``); set for GREY
+    and AMBER verdicts.
     """
 
     tier: str
@@ -551,16 +553,25 @@ class Verdict:
         return {"tier": self.tier, "reason_code": self.reason_code, **self.numbers}
 
 
+_NO_POWER = {"power_at_four_fifths": None, "more_campaigns_for_power": None,
+             "power_at_half": None, "more_campaigns_for_power_half": None}
+
+
 def _power_numbers(n1: int, n2: int, ref_pass: int, alpha: float) -> dict[str, Any]:
-    from hrpipeline.analysis.power import campaigns_for_power, fisher_power
+    """Exact Fisher power to detect a true impact ratio of 0.8 and of 0.5 at these sizes, and
+    how many more campaigns (or zones) of this size together would reach 80 % power."""
+    from hrpipeline.analysis.power import HALF_RATIO, campaigns_for_power, fisher_power
 
     if n1 == 0 or n2 == 0 or ref_pass == 0:
-        return {"power_at_four_fifths": None, "more_campaigns_for_power": None}
+        return dict(_NO_POWER)
     p_ref = ref_pass / n2
     k = campaigns_for_power(n1, n2, p_ref, alpha=alpha)
+    k_half = campaigns_for_power(n1, n2, p_ref, HALF_RATIO, alpha=alpha)
     return {
         "power_at_four_fifths": fisher_power(n1, n2, p_ref, alpha=alpha),
         "more_campaigns_for_power": None if k is None else k - 1,
+        "power_at_half": fisher_power(n1, n2, p_ref, HALF_RATIO, alpha=alpha),
+        "more_campaigns_for_power_half": None if k_half is None else k_half - 1,
     }
 
 
@@ -589,8 +600,10 @@ def impact_verdict(
     * AMBER: ratio < 4/5 without all of that; or significant, unfavourable, ratio >= 4/5.
     * GREEN: ratio >= 4/5, not significantly unfavourable, *and* the 95 % interval of the ratio
       lies at or above 0.8 (the data could have shown a disproportion and did not).
-    * GREY ``interval_reaches_below_four_fifths``: otherwise (too few to tell), with the power to
-      detect a ratio of 0.8 and how many more campaigns of this size would reach 80 % power.
+    * GREY ``interval_reaches_below_four_fifths``: otherwise (too few to tell).
+
+    GREY and AMBER verdicts carry the power to detect a ratio of 0.8 and of 0.5 and how many
+    more campaigns of this size would reach 80 % power.
     """
     t = Table2x2(focal_pass, focal_fail, ref_pass, ref_fail)
     ratio = exact_ratio(t)
@@ -615,13 +628,16 @@ def impact_verdict(
             else not flipped_adjusted_p < alpha
         ),
         "interval_above_four_fifths": None if ci is None else ci.low >= float(FOUR_FIFTHS),
-        "power_at_four_fifths": None,
-        "more_campaigns_for_power": None,
+        **_NO_POWER,
     }
 
     def grey(code: str) -> Verdict:
         numbers.update(_power_numbers(t.focal_n, t.ref_n, t.ref_pass, alpha))
         return Verdict(GREY, code, numbers)
+
+    def amber(code: str) -> Verdict:
+        numbers.update(_power_numbers(t.focal_n, t.ref_n, t.ref_pass, alpha))
+        return Verdict(AMBER, code, numbers)
 
     if t.focal_n < min_denominator:
         return grey("too_few_focal")
@@ -633,14 +649,14 @@ def impact_verdict(
     if below_four_fifths(ratio):
         short = shortfall if shortfall is not None else Fraction(0)
         if not significant:
-            return Verdict(AMBER, "below_four_fifths_not_significant", numbers)
+            return amber("below_four_fifths_not_significant")
         if short < 1:
-            return Verdict(AMBER, "below_four_fifths_shortfall_below_one", numbers)
+            return amber("below_four_fifths_shortfall_below_one")
         if numbers["ratio_flip_reverses"]:
-            return Verdict(AMBER, "below_four_fifths_not_robust", numbers)
+            return amber("below_four_fifths_not_robust")
         return Verdict(RED, "below_four_fifths_significant_robust", numbers)
     if significant and unfavourable:
-        return Verdict(AMBER, "significant_above_four_fifths", numbers)
+        return amber("significant_above_four_fifths")
     if numbers["interval_above_four_fifths"]:
         return Verdict(GREEN, "no_evidence" if unfavourable else "focal_rate_not_lower", numbers)
     return grey("interval_reaches_below_four_fifths")

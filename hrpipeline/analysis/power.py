@@ -1,9 +1,14 @@
-"""Power of Fisher's exact test to detect an impact ratio of 0.8, by exact enumeration.
+"""Power of Fisher's exact test to detect an impact ratio of 0.8 (or 0.5), by exact enumeration.
 
 Used for the GREY "too few to tell" verdict (``docs/statistics-funnel.md``): when a comparison
 cannot show that the impact ratio is at least 0.8, the report says how likely a comparison of
 this size was to detect a true ratio of 0.8, and how many campaigns of this size taken together
-would detect it 80 % of the time.
+would detect it 80 % of the time. The same is reported for a ratio of 0.5, and for AMBER
+comparisons (below four-fifths but possibly chance).
+
+"Campaigns" may equally be zones: k strata of the same size analysed with the
+Cochran-Mantel-Haenszel test have about the power of Fisher's test on their summed table (the
+tests check this by seeded simulation with statsmodels ``StratifiedTable``).
 
 Model: the focal group's ``n1`` and the reference group's ``n2`` decisions are independent
 binomials with pass rates ``p1 = ratio * p2`` and ``p2`` (the reference group's observed rate).
@@ -29,6 +34,8 @@ from scipy import special, stats
 
 #: The ratio the power is computed for (the four-fifths threshold).
 POWER_RATIO = 0.8
+#: A large disproportion (the group passes half as often): also reported.
+HALF_RATIO = 0.5
 #: The power asked for when counting campaigns.
 TARGET_POWER = 0.8
 #: Beyond this many campaigns of the observed size the answer is "not within reach" (None).

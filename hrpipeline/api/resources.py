@@ -332,6 +332,20 @@ def retention(zone: str, reference: str, lang: str, format: str):
     return jsonify(report.to_dict())
 
 
+# --- planner ----------------------------------------------------------------------------------
+@blp.route("/planner")
+@allow("reports")
+@blp.arguments(s.PlannerQuerySchema, location="query", as_kwargs=True)
+@blp.doc(summary="Representation-target planner of a zone: projection, hires and applicants "
+                 "needed for a target, what-if per selection stage (published inputs only)")
+@blp.response(200, s.PlannerReportSchema)
+def planner(zone: str, target: float, years: int):
+    from hrpipeline.services.planner import planner_report
+
+    report = planner_report(current_api_user(), zone, target=target / 100, years=years)
+    return jsonify(report.to_dict())
+
+
 # --- pilots and briefings ---------------------------------------------------------------------
 
 @blp.route("/pilots")

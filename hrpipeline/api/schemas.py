@@ -316,6 +316,44 @@ class RetentionReportSchema(ma.Schema):
     suppression = fields.Dict()
 
 
+# --- planner ------------------------------------------------------------------------------
+class PlannerQuerySchema(_Query):
+    zone = fields.String(required=True, validate=validate.Length(min=1, max=16),
+                         metadata={"description": "Zone code (one zone; no pool).",
+                                   "example": "ANT"})
+    target = fields.Float(load_default=20.0, validate=validate.Range(min=1, max=99),
+                          metadata={"description": "Target share with a migration background, "
+                                                   "in %."})
+    years = fields.Integer(load_default=10, validate=validate.Range(min=1, max=20),
+                           metadata={"description": "Horizon in years."})
+
+
+class PlannerReportSchema(ma.Schema):
+    """``PlannerReport.to_dict()``: inputs (published values), the projection with its 90 %
+    interval, the share of hires needed for the target (exits as they are, and without the
+    group's extra exits), applicants needed and the what-if per selection stage. A hidden
+    input is ``{"value": null, "suppressed": true}``."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    zone = fields.String(required=True)
+    zone_label = fields.String()
+    reference_date = fields.String()
+    years_used = fields.List(fields.String())
+    target = fields.Float(required=True)
+    horizon_years = fields.Integer(required=True)
+    inputs = fields.Dict(required=True)
+    projection = fields.List(fields.Dict(), required=True)
+    interval = fields.Float()
+    steady_state_share = fields.Float(allow_none=True)
+    required_hire_share = fields.Dict(required=True)
+    applicants_needed_per_year = fields.Raw(allow_none=True)
+    applicants_needed_per_year_equal_exits = fields.Raw(allow_none=True)
+    funnel = fields.Dict()
+    notes = fields.List(fields.String())
+
+
 # --- pilots -------------------------------------------------------------------------------
 class PilotSchema(ma.Schema):
     id = fields.Integer(required=True)

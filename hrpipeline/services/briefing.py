@@ -395,6 +395,10 @@ def build_briefing(user: User, zone: str, period: str, lang: str = "en") -> R.Br
         caveats.append(t["benchmark_none"])
 
     attrition, findings = _attrition(retention, lang, year)
+    if retention is not None:
+        from hrpipeline.services.planner import briefing_lines
+
+        findings += briefing_lines(user, zone, lang)
     if retention is None:
         caveats.append(t["retention_na"])
         caveats.append(t["corps_na"])

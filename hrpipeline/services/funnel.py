@@ -101,7 +101,8 @@ class FunnelReport:
                           "odds_ratio", "fail_rate_ratio", "test", "tails", "p_value",
                           "p_adjusted", "adjustment", "family_size", "shortfall",
                           "flip_robust", "significance_fragile", "persons_to_four_fifths",
-                          "power_at_four_fifths", "more_campaigns_for_power", "headline",
+                          "power_at_four_fifths", "more_campaigns_for_power", "power_at_half",
+                          "more_campaigns_for_power_half", "headline",
                           "breslow_day_p", "crude_tier", "tier", "reason_code", "reason")
 
     def to_dict(self) -> dict[str, Any]:
@@ -367,6 +368,10 @@ def _verdict_fields(row, hidden: bool) -> dict[str, Any]:
         "power_at_four_fifths": rounded(params.get("power_at_four_fifths"), 3, hidden)
         if params.get("power_at_four_fifths") is not None else None,
         "more_campaigns_for_power": _hidden_or(params.get("more_campaigns_for_power"), hidden),
+        "power_at_half": rounded(params.get("power_at_half"), 3, hidden)
+        if params.get("power_at_half") is not None else None,
+        "more_campaigns_for_power_half": _hidden_or(params.get("more_campaigns_for_power_half"),
+                                                    hidden),
         "headline": row.headline,
         "strata_disagree": row.headline == "stratified",
         "breslow_day_p": _p_text(gate_p(bd, hidden)) if bd is not None else None,
@@ -393,11 +398,14 @@ def _reason_params(tier, hidden: bool, pol) -> dict[str, Any]:
     # Derived from the counts: only when they are published (and never for the stratified
     # headline, whose numbers come from stratum cells this check does not cover).
     if not hidden and tier.reason_code != "strata_disagree":
-        for key in ("persons_to_four_fifths", "more_campaigns_for_power"):
+        for key in ("persons_to_four_fifths", "more_campaigns_for_power",
+                    "more_campaigns_for_power_half"):
             if tier.params.get(key) is not None:
                 params[key] = tier.params[key]
         if tier.params.get("power_at_four_fifths") is not None:
             params["power"] = round(100 * tier.params["power_at_four_fifths"])
+        if tier.params.get("power_at_half") is not None:
+            params["power_half"] = round(100 * tier.params["power_at_half"])
     return params
 
 

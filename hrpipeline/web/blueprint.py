@@ -26,6 +26,7 @@ NAV: tuple[tuple[str, Any], ...] = (
     ("web.representation", _l("Representation")),
     ("web.data_quality", _l("Data quality")),
     ("retention.page", _l("Retention")),
+    ("planner.page", _l("Planner")),
     ("pilots.pilot_list", _l("Pilots")),
     ("pilots.briefings", _l("Briefings")),
     ("web.upload_new", _l("Upload")),

@@ -61,7 +61,10 @@ def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str =
     band = p.get("p_band")
     band_text = _(" (adjusted p %(band)s)", band=band) if band else ""
     power_text = ""
-    if p.get("power") is not None and p.get("more_campaigns_for_power") is not None:
+    if p.get("power") is not None and p.get("more_campaigns_for_power") == 0:
+        power_text = _(" At these numbers a true ratio of 0.8 would be detected %(power)s times "
+                       "in 100.", power=p["power"])
+    elif p.get("power") is not None and p.get("more_campaigns_for_power") is not None:
         power_text = _(
             " At these numbers a true ratio of 0.8 would be detected only %(power)s times in "
             "100; %(more)s more campaigns of this size would be needed to detect it 80 times "
@@ -69,6 +72,14 @@ def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str =
     elif p.get("power") is not None:
         power_text = _(" At these numbers a true ratio of 0.8 would be detected only %(power)s "
                        "times in 100.", power=p["power"])
+    if p.get("power_half") is not None and p.get("more_campaigns_for_power_half"):
+        power_text += _(
+            " A ratio of 0.5 would be detected %(power)s times in 100; %(more)s more campaigns "
+            "of this size would detect it 80 times in 100.", power=p["power_half"],
+            more=p["more_campaigns_for_power_half"])
+    elif p.get("power_half") is not None:
+        power_text += _(" A ratio of 0.5 would be detected %(power)s times in 100.",
+                        power=p["power_half"])
     texts = {
         "too_few_focal": lambda: _(
             "Too few to tell: fewer than %(n)s decisions in this group.", n=n) + power_text,
@@ -91,13 +102,13 @@ def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str =
             "more candidate had passed.", band=band_text),
         "below_four_fifths_not_significant": lambda: _(
             "Watch: the pass rate is below four-fifths of the reference group's, but the gap "
-            "could be chance at these numbers%(band)s.", band=band_text),
+            "could be chance at these numbers%(band)s.", band=band_text) + power_text,
         "below_four_fifths_shortfall_below_one": lambda: _(
             "Watch: the pass rate is below four-fifths of the reference group's, but the gap "
-            "amounts to less than one person."),
+            "amounts to less than one person.") + power_text,
         "below_four_fifths_not_robust": lambda: _(
             "Watch: the pass rate is below four-fifths of the reference group's, but one more "
-            "candidate passing would bring it to four-fifths."),
+            "candidate passing would bring it to four-fifths.") + power_text,
         "significant_above_four_fifths": lambda: _(
             "Watch: the pass rate is significantly lower%(band)s, though not below four-fifths "
             "of the reference group's.", band=band_text),

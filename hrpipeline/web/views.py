@@ -12,6 +12,7 @@ from hrpipeline.access import requires
 from hrpipeline.services.scope import visible_zones
 from hrpipeline.web import admin, dashboard, uploads  # noqa: F401 (routes register on import)
 from hrpipeline.web import pilots as pilots_pages
+from hrpipeline.web import planner as planner_pages
 from hrpipeline.web import retention as retention_pages
 from hrpipeline.web.blueprint import bp
 
@@ -22,6 +23,7 @@ __all__ = ["bp"]
 # alongside ``web`` keeps the factory's single ``register_blueprint(views.bp)``.
 bp.record_once(lambda state: state.app.register_blueprint(pilots_pages.bp))
 bp.record_once(lambda state: state.app.register_blueprint(retention_pages.bp))
+bp.record_once(lambda state: state.app.register_blueprint(planner_pages.bp))
 
 
 @bp.get("/")

@@ -1,4 +1,5 @@
-"""Exact power of Fisher's test to detect an impact ratio of 0.8 (GREY "too few to tell")."""
+"""Exact power of Fisher's test to detect an impact ratio of 0.8 or 0.5 (GREY "too few to tell",
+AMBER "could be chance")."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from hrpipeline.analysis.power import (
+    HALF_RATIO,
     MAX_CAMPAIGNS,
     campaigns_for_power,
     fisher_power,
@@ -72,3 +74,67 @@ def test_campaigns_out_of_reach_and_undefined():
     assert MAX_CAMPAIGNS == 100
     assert campaigns_for_power(0, 20, 0.5) is None and fisher_power(20, 0, 0.5) == 0.0
     assert fisher_power(20, 20, 0.0) == 0.0
+
+
+# --- a ratio of 0.5, AMBER comparisons and strata (zones) -------------------------------------
+
+
+@pytest.mark.parametrize(("n1", "n2", "p_ref"), [(20, 30, 0.6), (12, 60, 0.4)])
+def test_half_ratio_power_matches_a_seeded_scipy_simulation(n1, n2, p_ref):
+    """As above for a true impact ratio of 0.5 (seeded; ``scipy.stats.fisher_exact``)."""
+    rng = np.random.default_rng(19)
+    reps = 2000
+    a = rng.binomial(n1, 0.5 * p_ref, reps)
+    c = rng.binomial(n2, p_ref, reps)
+    hits = sum(1 for x, y in zip(a, c, strict=True)
+               if x * n2 < y * n1 and fisher_exact([[x, n1 - x], [y, n2 - y]])[1] < 0.05)
+    exact = fisher_power(n1, n2, p_ref, HALF_RATIO)
+    se = np.sqrt(exact * (1 - exact) / reps)
+    assert abs(hits / reps - exact) < 4 * se + 1e-3
+
+
+def test_half_ratio_large_samples_agree_with_statsmodels():
+    es = proportion_effectsize(0.2, 0.1)
+    reference = NormalIndPower().power(es, nobs1=250, alpha=0.05, ratio=1.0)
+    exact = fisher_power(250, 250, 0.2, HALF_RATIO)
+    assert reference - 0.03 < exact <= reference + 1e-9
+    k = campaigns_for_power(20, 20, 0.3, HALF_RATIO)
+    assert fisher_power(20 * k, 20 * k, 0.3, HALF_RATIO) >= 0.8
+    assert fisher_power(20 * (k - 1), 20 * (k - 1), 0.3, HALF_RATIO) < 0.8
+    assert k < campaigns_for_power(20, 20, 0.3)  # a larger gap needs fewer campaigns
+
+
+def test_k_zones_with_cmh_have_about_the_power_of_fisher_on_the_sum():
+    """k strata of the same size (campaigns or zones) tested with Cochran-Mantel-Haenszel
+    (statsmodels ``StratifiedTable.test_null_odds``, seeded simulation) reach about the power of
+    Fisher's test on the summed table, so "k campaigns" reads as "k zones" too. CMH is not
+    conservative, so a little higher."""
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    n1, n2, p_ref = 20, 40, 0.5
+    k = campaigns_for_power(n1, n2, p_ref)
+    rng = np.random.default_rng(23)
+    reps, hits = 400, 0
+    for _ in range(reps):
+        a = rng.binomial(n1, 0.8 * p_ref, k)
+        c = rng.binomial(n2, p_ref, k)
+        tables = [np.array([[x, n1 - x], [y, n2 - y]]) for x, y in zip(a, c, strict=True)]
+        res = StratifiedTable(tables).test_null_odds(correction=False)
+        hits += a.sum() * n2 < c.sum() * n1 and res.pvalue < 0.05
+    exact = fisher_power(k * n1, k * n2, p_ref)
+    assert exact >= 0.8
+    assert abs(hits / reps - exact) < 0.07
+
+
+def test_amber_verdicts_carry_the_power_too():
+    """Below four-fifths but possibly chance (AMBER): the same power numbers as GREY."""
+    from hrpipeline.analysis.impact import AMBER, impact_verdict
+
+    v = impact_verdict(12, 18, 20, 10, adjusted_p=0.2)  # 0.4 vs 0.667: ratio 0.6
+    assert v.tier == AMBER and v.reason_code == "below_four_fifths_not_significant"
+    p_ref = 20 / 30
+    assert v.numbers["power_at_four_fifths"] == pytest.approx(fisher_power(30, 30, p_ref))
+    assert v.numbers["power_at_half"] == pytest.approx(fisher_power(30, 30, p_ref, HALF_RATIO))
+    assert v.numbers["more_campaigns_for_power"] == campaigns_for_power(30, 30, p_ref) - 1
+    assert v.numbers["more_campaigns_for_power_half"] == campaigns_for_power(
+        30, 30, p_ref, HALF_RATIO) - 1

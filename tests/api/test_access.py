@@ -52,6 +52,7 @@ CASES: dict[str, Case] = {
     "api.revoke_token": Case("DELETE", "/api/v1/tokens/{token_id}", ANY, write=True),
     "api.audit_log": Case("GET", "/api/v1/audit", ("admin",)),
     "api.retention": Case("GET", "/api/v1/retention?zone={zone}", REPORT, zoned=True),
+    "api.planner": Case("GET", "/api/v1/planner?zone={zone}", REPORT, zoned=True),
     "api.pilots": Case("GET", "/api/v1/pilots", PILOT),
     # Zone scoping of a pilot is by its id: see test_pilot_of_other_zones_is_not_found.
     "api.pilot_evaluation": Case("GET", "/api/v1/pilots/{pilot_id}/evaluation", PILOT),

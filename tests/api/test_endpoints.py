@@ -282,7 +282,7 @@ def test_openapi_document_declares_auth_errors_and_every_endpoint(client):
         "/api/v1/uploads/{upload_id}/restore", "/api/v1/tokens", "/api/v1/tokens/{token_id}",
         "/api/v1/audit",
         "/api/v1/pilots", "/api/v1/pilots/{pilot_id}/evaluation", "/api/v1/briefings",
-        "/api/v1/retention"}
+        "/api/v1/retention", "/api/v1/planner"}
     default = spec["components"]["responses"]["DEFAULT_ERROR"]
     assert list(default["content"]) == ["application/problem+json"]
     for path, operations in spec["paths"].items():

@@ -280,3 +280,29 @@ def test_what_needs_attention_comes_first_and_links_to_its_row(client, make_user
     assert "cmp-cognitive_test-non_eu_background" in links
     for anchor in links:
         assert f'id="{anchor}"' in page
+
+
+@pytest.mark.parametrize(("lang", "half", "more"), [
+    ("en", "A ratio of 0.5 would be detected 40 times in 100; 2 more campaigns",
+     "3 more campaigns"),
+    ("nl", "Een ratio van 0,5 zou 40 keer op 100 opgemerkt worden; met nog 2 campagnes",
+     "nog 3 campagnes"),
+    ("fr", "Un ratio de 0,5 serait détecté 40 fois sur 100 ; 2 campagnes de plus",
+     "3 campagnes de plus"),
+])
+def test_amber_reason_carries_the_power_at_both_ratios(app, lang, half, more):
+    """Issue 19 item 2: AMBER "could be chance" says how often 0.8 and 0.5 would be detected
+    and how many more campaigns would tell; a power already reached needs no campaign."""
+    from flask_babel import force_locale
+
+    from hrpipeline.web.messages import tier_reason
+
+    with app.test_request_context(), force_locale(lang):
+        text = tier_reason("below_four_fifths_not_significant",
+                           {"power": 12, "more_campaigns_for_power": 3, "power_half": 40,
+                            "more_campaigns_for_power_half": 2})
+        assert half in text and more in text
+        done = tier_reason("below_four_fifths_not_significant",
+                           {"power": 85, "more_campaigns_for_power": 0, "power_half": 99,
+                            "more_campaigns_for_power_half": 0})
+        assert "85" in done and "99" in done and " 0 " not in done
