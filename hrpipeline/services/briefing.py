@@ -27,6 +27,7 @@ import io
 import re
 from typing import Any
 
+from hrpipeline import formatting
 from hrpipeline.access import roles_with
 from hrpipeline.disclosure import SUPPRESSED, is_suppressed
 from hrpipeline.domain import KNOWN_BACKGROUNDS, NON_EU_BACKGROUND
@@ -253,7 +254,7 @@ def _flags(reports: list[Any], lang: str) -> list[R.Flag]:
             if c["tier"] not in order:
                 continue
             key = (c["stage"], c["group"])
-            band = (c.get("reason_params") or {}).get("p_band", "\u2013")
+            band = formatting.p_value((c.get("reason_params") or {}).get("p_band"), lang)
             rates_hidden = any(is_suppressed(c[k]) or c[k] is None
                                for k in ("focal_rate", "reference_rate"))
             name = ("flag_red" if c["tier"] == "RED" else "flag_amber") + (
@@ -390,7 +391,8 @@ def build_briefing(user: User, zone: str, period: str, lang: str = "en") -> R.Br
         caveats.append(t["unknown"].format(n=_num(unknown, lang)))
     q = decision.quality
     if q.get("cells_hidden"):
-        caveats.append(t["hidden"].format(hidden=q["cells_hidden"], total=q["cells_shown"]))
+        caveats.append(t["hidden"].format(hidden=_num(q["cells_hidden"], lang),
+                                          total=_num(q["cells_shown"], lang)))
     if not decision.benchmark_label:
         caveats.append(t["benchmark_none"])
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from hrpipeline.analysis.impact import TEST_NAMES
+from hrpipeline.formatting import p_value
 
 KIND_LABELS = {
     "funnel": _l("Recruitment funnel (one row per candidate and stage)"),
@@ -58,7 +59,7 @@ def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str =
     p = params or {}
     n = p.get("min_denominator", 20)
     band = p.get("p_band")
-    band_text = _(" (adjusted p %(band)s)", band=band) if band else ""
+    band_text = _(" (adjusted p %(band)s)", band=p_value(band, str(get_locale()))) if band else ""
     power_text = ""
     if p.get("power") is not None and p.get("more_campaigns_for_power") is not None:
         power_text = _(
