@@ -32,8 +32,9 @@ def assert_excel_safe(text: str) -> None:
 
 
 def _number(text: str) -> bool:
+    """A number as our exports write it: -0.25, -1,5 (decimal comma) or -16.7% (a rate)."""
     try:
-        float(text)
+        float(text.removesuffix("%").replace(",", "."))
     except ValueError:
         return False
     return True

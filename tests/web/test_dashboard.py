@@ -64,14 +64,89 @@ def test_hidden_values_are_x_never_zero_or_blank(client, officer):
     assert "x = hidden to protect privacy" in html or "= hidden to protect privacy" in html
 
 
-def test_csv_download_is_the_reports_csv(client, officer):
+def _csv_tables(body: bytes, delimiter: str) -> list[list[list[str]]]:
+    """The tables of a people's CSV export: blocks under their ``#`` title lines."""
+    import csv
+    import io
+
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff")  # a byte order mark: Excel reads é and ë
+    tables: list[list[list[str]]] = []
+    for line in csv.reader(io.StringIO(text[1:], newline=""), delimiter=delimiter):
+        if not line:
+            continue
+        if line[0].startswith("#"):
+            tables.append([])
+        elif tables:
+            tables[-1].append(line)
+    return [t for t in tables if t]
+
+
+def test_csv_download_carries_the_reports_numbers(client, officer):
     from hrpipeline.services.funnel import funnel_report
 
     response = client.get(f"/funnel.csv?{ANT_CAMPAIGN}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     report = funnel_report(officer, "ANT", "campaign:2024-1")
-    assert response.get_data(as_text=True) == report.to_csv()
+    stages = _csv_tables(response.get_data(), ",")[0]
+    assert stages[0][:4] == ["Stage", "Group", "Entered", "Passed"]
+    assert len(stages) - 1 == len(report.rows)
+    for line, row in zip(stages[1:], report.rows, strict=True):
+        assert line[2:7] == ["x" if c is SUPPRESSED else str(c) for c in
+                             (row["entered"], row["passed"], row["failed"], row["withdrew"],
+                              row["pending"])]
+
+
+@pytest.mark.parametrize(("lang", "delimiter", "header", "stage"), [
+    ("nl", ";", ["Fase", "Groep", "Gestart"], "Cognitieve proef"),
+    ("fr", ";", ["Étape", "Groupe", "Entrés"], "Épreuve cognitive"),
+])
+def test_csv_for_belgian_excel(client, make_user, funnel_data, lang, delimiter, header, stage):
+    """Issue 17 item 5: ';' and a decimal comma in NL/FR, headers and labels in the reader's
+    language, no machine key anywhere."""
+    from hrpipeline.services.funnel import funnel_report
+
+    user = make_user("diversity_officer", ["ANT"], language=lang)
+    login(client, user)
+    body = client.get(f"/funnel.csv?{ANT_CAMPAIGN}").get_data()
+    tables = _csv_tables(body, delimiter)
+    stages = tables[0]
+    assert stages[0][:3] == header
+    assert stage in [r[0] for r in stages[1:]]
+    text = body.decode("utf-8")
+    for key in ("cognitive_test", "non_eu_background", "belgian_origin", "pass_rate"):
+        assert key not in text
+    report = funnel_report(user, "ANT", "campaign:2024-1")
+    first = report.rows[0]
+    expected = f"{first['pass_rate'] * 100:.1f}".replace(".", ",") + "%"
+    assert stages[1][7] == expected  # 0.9 -> "90,0%": Excel reads a percentage
+    impact = tables[1]
+    assert all("." not in r[9] for r in impact[1:])  # p-values with a decimal comma
+
+
+def test_xlsx_download_has_numbers_not_text(client, officer):
+    import io
+
+    from openpyxl import load_workbook
+
+    from hrpipeline.services.funnel import funnel_report
+
+    response = client.get(f"/funnel.xlsx?{ANT_CAMPAIGN}")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    book = load_workbook(io.BytesIO(response.get_data()))
+    sheet = book[book.sheetnames[0]]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    header = next(i for i, r in enumerate(rows) if r[0] == "Stage")
+    report = funnel_report(officer, "ANT", "campaign:2024-1")
+    for line, row in zip(rows[header + 1:], report.rows, strict=True):
+        assert line[2] == ("x" if row["entered"] is SUPPRESSED else row["entered"])
+        rate = row["pass_rate"]
+        assert line[7] == ("x" if rate is SUPPRESSED else "\u2013" if rate is None
+                           else pytest.approx(rate))
+    assert sheet.cell(row=header + 2, column=8).number_format == "0.0%"
+    assert len(book.sheetnames) >= 3  # stages, adverse impact, unknown background, ...
 
 
 def test_selection_changes_the_table_and_rejects_free_filters(client, officer):
@@ -238,16 +313,11 @@ def test_selection_lists_zones_then_the_chosen_zones_tables(client, make_user, z
 def test_page_csv_and_api_show_the_same_rounded_counts(client, officer):
     """One door: the page, its CSV download and the API answer carry the same published
     numbers, every count a multiple of k."""
-    import csv
-    import io
-
     columns = ["entered", "passed", "failed", "withdrew", "pending"]
     html = client.get(f"/funnel?{ANT_CAMPAIGN}").get_data(as_text=True)
     page = [[int(c.replace(",", "")) for c in r[2:7]] for r in _cells(html, "stage-table") if r]
-    text = client.get(f"/funnel.csv?{ANT_CAMPAIGN}").get_data(as_text=True)
-    body = [li for li in text.splitlines() if not li.startswith("#")]
-    reader = list(csv.DictReader(io.StringIO("\n".join(body).split("\n\n")[0])))
-    from_csv = [[int(r[c]) for c in columns] for r in reader]
+    stages = _csv_tables(client.get(f"/funnel.csv?{ANT_CAMPAIGN}").get_data(), ",")[0]
+    from_csv = [[int(c) for c in r[2:7]] for r in stages[1:]]
     assert page == from_csv and page
     assert all(v % 5 == 0 for row in page for v in row)
     # The API answer for the same table (a token of the same user).
