@@ -23,7 +23,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from typing import Any
 
@@ -308,44 +307,10 @@ def _retention(user: User, zone: str, lang: str) -> Any:
 
 
 def representation_chart(rows: list[R.RepresentationRow], lang: str) -> bytes:
-    """Grouped bars: share at application, appointment and in the population, per group.
+    """The representation chart (drawn by ``hrpipeline.charts.briefing``)."""
+    from hrpipeline.charts.briefing import representation_chart as draw
 
-    A hidden share is drawn as no bar with an "x" above the axis, never as 0 (Okabe-Ito colours,
-    hatching so colour is not the only carrier).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    t = R.TEXTS[lang]
-    series = [("application", "#0072B2", ""), ("appointment", "#E69F00", "//"),
-              ("population", "#009E73", "..")]
-    fig = Figure(figsize=(7.0, 3.2), dpi=150)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.26
-    for i, (attr, colour, hatch) in enumerate(series):
-        for j, row in enumerate(rows):
-            value = getattr(row, attr)
-            x = j + (i - 1) * width
-            if is_suppressed(value):
-                ax.text(x, 1, R.SYMBOL, ha="center", va="bottom", fontsize=9, color=colour)
-            elif value is not None:
-                ax.bar(x, float(value), width, color=colour, hatch=hatch, edgecolor="white",
-                       label=t[attr] if j == 0 else None)
-        if not any(getattr(r, attr) is not None and not is_suppressed(getattr(r, attr))
-                   for r in rows):
-            ax.bar([], [], color=colour, hatch=hatch, label=t[attr])
-    ax.set_ylim(0, 100)
-    ax.set_xticks(range(len(rows)), [r.group_label for r in rows], fontsize=8)
-    ax.set_ylabel("%", fontsize=9)
-    ax.set_title(t["representation"], fontsize=10)
-    ax.tick_params(labelsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return draw(rows, R.TEXTS[lang], lang)
 
 
 def build_briefing(user: User, zone: str, period: str, lang: str = "en") -> R.Briefing:

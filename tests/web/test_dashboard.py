@@ -211,49 +211,21 @@ def test_numbers_follow_the_locale(app, client, make_user, zones):
             assert "0" not in re.sub(r"<[^>]+>", "", hidden)
 
 
-def test_charts_png_svg_cached_and_suppressed_drawn_as_word(app, client, officer):
+def test_charts_png_svg_cached_and_hidden_values_in_the_legend(app, client, officer):
     from hrpipeline.web import charts
 
     png = client.get(f"/charts/pass_rate.png?{ANT_CAMPAIGN}")
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
     svg = client.get(f"/charts/funnel.svg?{ANT_CAMPAIGN}")
     assert svg.mimetype == "image/svg+xml"
-    # Hidden cells are drawn with the word, in the interface language.
-    assert "suppressed" in svg.get_data(as_text=True)
+    # Hidden cells are explained in the legend, in the interface language.
+    assert "hidden to protect privacy" in svg.get_data(as_text=True)
     cache = charts.cache()
     hits = cache.hits
     again = client.get(f"/charts/funnel.svg?{ANT_CAMPAIGN}")
     assert again.data == svg.data and cache.hits == hits + 1
     assert client.get(f"/charts/nope.png?{ANT_CAMPAIGN}").status_code == 404
     assert client.get(f"/charts/funnel.gif?{ANT_CAMPAIGN}").status_code == 404
-
-
-def test_chart_never_draws_a_hidden_value_as_a_zero_bar(app):
-    """A report whose one value is hidden: the chart has a hatched strip, not a 0-height bar."""
-    from flask_babel import force_locale
-
-    from hrpipeline.services.funnel import FunnelReport
-    from hrpipeline.web import charts
-
-    rows = [
-        {"stage": "application", "group": "belgian_origin", "cumulative": 1.0,
-         "pass_rate": 0.9, "pass_rate_low": 0.85, "pass_rate_high": 0.94},
-        {"stage": "application", "group": "eu_background", "cumulative": SUPPRESSED,
-         "pass_rate": SUPPRESSED, "pass_rate_low": SUPPRESSED, "pass_rate_high": SUPPRESSED},
-    ]
-    report = FunnelReport(
-        key="T/year:2024", zone="T", period="year:2024", zone_label="T", period_label="2024",
-        reference="belgian_origin", view="decision", test="fisher", k=5, min_denominator=20,
-        stages=["application"], groups=["belgian_origin", "eu_background"], rows=rows,
-        comparisons=[], pooled=[], unknown=[], quality={}, excluded_groups=[])
-    with app.test_request_context(), force_locale("en"):
-        fig = charts.pass_rate_chart(report)
-    ax = fig.axes[0]
-    heights = [p.get_height() for p in ax.patches]
-    hatched = [p for p in ax.patches if p.get_hatch()]
-    assert 0 not in heights
-    assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(1.0)
-    assert any(t.get_text() == "suppressed" for t in ax.texts)
 
 
 @pytest.mark.parametrize(("lang", "strata", "power", "green"), [
