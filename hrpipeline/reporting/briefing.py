@@ -243,7 +243,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "tier_red_meaning": "écart important, significatif et robuste",
         "tier_amber_meaning": "à surveiller : écart important mais incertain",
         "tier_grey_meaning": "trop peu de données pour conclure",
-        "tier_green_meaning": "pas d'abandon disproportionné (rapport d'au moins 0,8 démontré)",
+        "tier_green_meaning": "pas d'écart disproportionné (rapport d'au moins 0,8 démontré)",
         "verdict_improved": "Amélioration",
         "verdict_worsened": "Détérioration",
         "verdict_no_evidence": "Pas d'indice de changement",

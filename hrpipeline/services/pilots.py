@@ -213,7 +213,7 @@ CHART_LABELS: dict[str, dict[str, str]] = {
 }
 RETENTION_CHART_TITLE = {
     "en": "Gap in 12-month retention (focal minus reference group)",
-    "nl": "Kloof in behoud na 12 maanden (focusgroep min referentiegroep)",
+    "nl": "Kloof in retentie na 12 maanden (focusgroep min referentiegroep)",
     "fr": "Écart de maintien à 12 mois (groupe focal moins groupe de référence)",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -59,7 +60,7 @@ def admin_users():
     form = UserForm()
     zones = _all_zones()
     form.role.choices = [(r, label(r)) for r in ROLES]
-    form.zones.choices = [(z.code, f"{z.code} · {z.name_nl}") for z in zones]
+    form.zones.choices = [(z.code, f"{z.code} · {z.name(str(get_locale()))}") for z in zones]
     form.language.choices = [("", "—")] + [(lang, lang.upper()) for lang in UI_LANGUAGES]
     status = 200
     if form.validate_on_submit():

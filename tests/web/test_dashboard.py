@@ -234,7 +234,7 @@ def test_charts_png_svg_cached_and_hidden_values_in_the_legend(app, client, offi
     ("nl", "bekijk elke campagne/zone", "maar 5 keer op 100 opgemerkt worden; er zijn nog 20",
      "Geen onevenredige uitval"),
     ("fr", "voir chaque campagne/zone", "que 5 fois sur 100 ; il faudrait 20 campagnes",
-     "Pas d’abandon disproportionné"),
+     "Pas d’écart disproportionné"),
 ])
 def test_new_verdict_reasons_are_translated(app, lang, strata, power, green):
     """Issue 16: the reason codes ``strata_disagree`` and ``interval_reaches_below_four_fifths``
