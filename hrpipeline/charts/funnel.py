@@ -51,7 +51,7 @@ def _grouped_bars(ax, stages: list[str], groups: list[str], rows: list[dict[str,
                     ax.errorbar(x, float(value), yerr=[[float(value) - float(low)],
                                                       [float(high) - float(value)]],
                                 fmt="none", ecolor=style.INK, elinewidth=1, capsize=2.5)
-    ax.set_xticks(range(len(stages)), [style.wrap(label(s), 14) for s in stages], fontsize=9)
+    style.category_axis(ax, [label(s) for s in stages], width=14, fontsize=9, room=150)
     ax.set_xlim(-0.6, len(stages) - 0.4)
     ax.set_ylim(0, top)
     return width

@@ -51,6 +51,20 @@ def wrap(text: str, width: int = 14) -> str:
     return "\n".join(lines) or str(text)
 
 
+def category_axis(ax, labels: list[str], *, width: int = 14, fontsize: float = 9,
+                  room: float = 100.0) -> None:
+    """Category ticks wrapped between words; when a single word is still too long for its slot
+    (Persoonlijkheidsproef, Moraliteitsonderzoek), every label is slanted instead of letting
+    neighbours overlap. ``room``: the axis width in characters of this font size."""
+    wrapped = [wrap(t, width) for t in labels]
+    longest = max((len(line) for t in wrapped for line in t.split("\n")), default=0)
+    slot = room / max(1, len(labels))
+    ax.set_xticks(range(len(labels)), wrapped, fontsize=fontsize)
+    if longest > slot:
+        ax.set_xticks(range(len(labels)), [t.replace("\n", " ") for t in wrapped],
+                      fontsize=fontsize, rotation=25, ha="right", rotation_mode="anchor")
+
+
 def figure(width: float = 9.6, height: float = 5.0, dpi: int = 100) -> tuple[Figure, Any]:
     """A figure drawn at the size it is shown (labels stay readable, never downscaled)."""
     fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
