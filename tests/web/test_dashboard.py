@@ -322,3 +322,33 @@ def test_what_needs_attention_comes_first_and_links_to_its_row(client, make_user
     assert "cmp-cognitive_test-non_eu_background" in links
     for anchor in links:
         assert f'id="{anchor}"' in page
+
+
+@pytest.mark.parametrize(("lang", "title"), [("nl", "Methode en woordenlijst"),
+                                             ("fr", "Méthode et glossaire")])
+def test_glossary_has_every_term_the_pages_link_to(client, make_user, funnel_data, lang, title):
+    """Every ``?`` after a column header opens an entry of the glossary, in the reader's
+    language."""
+    import html as html_lib
+
+    user = make_user("diversity_officer", ["ANT"], language=lang)
+    login(client, user)
+    glossary = html_lib.unescape(client.get("/help").get_data(as_text=True))
+    assert title in glossary
+    anchors = set()
+    for path in ("/funnel", "/representation", "/data-quality"):
+        page = client.get(f"{path}?{ANT_CAMPAIGN}").get_data(as_text=True)
+        anchors |= set(re.findall(r'class="help-link" href="/help#([a-z-]+)"', page))
+    assert {"impact-ratio", "holm", "wilson", "rounding", "x", "tiers"} <= anchors
+    for anchor in anchors:
+        assert f'id="{anchor}"' in glossary
+    assert "%(" not in glossary and "%%" not in glossary
+
+
+@pytest.mark.parametrize("role", ["leadership", "project_staff"])
+def test_start_page_has_cards_for_briefings_and_pilots(client, make_user, funnel_data, role):
+    login(client, make_user(role, all_zones=True))
+    page = client.get("/").get_data(as_text=True)
+    for tile in ("tile-briefings", "tile-pilots", "tile-retention", "tile-help"):
+        assert f'id="{tile}"' in page
+    assert 'id="key-figures"' in page and 'id="needs-attention"' in page
