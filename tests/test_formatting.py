@@ -59,3 +59,16 @@ def test_decimal_sign():
 
 def test_percentages_of_the_briefing_read_like_rates():
     assert f.percent_number(12.5, "fr") == f.rate(0.125, "fr") == "12,5\u00a0%"
+
+
+def test_problem_parameters_are_written_like_the_page(app):
+    """An ingest problem's limits in the reader's format (30.000, 01/01/2015, never ISO)."""
+    from flask_babel import force_locale
+
+    from hrpipeline.web.messages import problem_message
+
+    problem = {"code": "date_too_early", "params": {"min": "2015-01-01"},
+               "message": "before 2015-01-01"}
+    with app.test_request_context(), force_locale("nl"):
+        assert "01/01/2015" in problem_message(problem)
+        assert "2015-01-01" not in problem_message(problem)

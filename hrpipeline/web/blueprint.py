@@ -114,6 +114,16 @@ def date_long(value: Any) -> str:
     return formatting.date_long(day, _lang()) if day is not None or value is None else str(value)
 
 
+@bp.app_template_filter("datetime_short")
+def datetime_short(value: Any) -> str:
+    """31/12/2024 14:05 (a datetime; other values as text)."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return formatting.datetime_short(value, _lang())
+    return date_short(value)
+
+
 def _as_date(value: Any):
     import datetime as dt
 

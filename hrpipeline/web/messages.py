@@ -7,12 +7,15 @@ language, and falls back to the English sentence for a code it does not know yet
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
-from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from hrpipeline import formatting
 from hrpipeline.analysis.impact import TEST_NAMES
 from hrpipeline.formatting import p_value
 
@@ -179,6 +182,21 @@ PROBLEM_TEXTS = {
 }
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _param(value: Any, lang: str) -> Any:
+    """A problem's parameter as the reader writes it: 30.000 / 30 000, 31/12/2024."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return formatting.count(value, lang)
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return formatting.date_short(dt.date.fromisoformat(value), lang)
+        except ValueError:
+            return value
+    return value
+
+
 def problem_message(problem: dict[str, Any]) -> str:
     """A translated explanation for one ingest problem, else its English message.
 
@@ -192,8 +210,8 @@ def problem_message(problem: dict[str, Any]) -> str:
     text = str(text)
     if "%(" not in text:
         return text
-    params = {k: format_decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v
-              for k, v in (problem.get("params") or {}).items()}
+    lang = str(get_locale() or "en")
+    params = {k: _param(v, lang) for k, v in (problem.get("params") or {}).items()}
     try:
         return text % params
     except (KeyError, TypeError, ValueError):
@@ -221,7 +239,7 @@ def advice_text(code: str) -> str:
 
 
 def percent(value: float) -> str:
-    return format_percent(value, format="#,##0.0%")
+    return formatting.rate(value, str(get_locale() or "en"))
 
 
 #: The password rule's problems (codes of hrpipeline.services.users.PASSWORD_PROBLEMS).
