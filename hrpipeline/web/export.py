@@ -108,7 +108,7 @@ def _csv_value(value: Any, kind: str, lang: str) -> Any:
     return str(value)
 
 
-def legend_lines(lang: str) -> list[str]:
+def legend_lines() -> list[str]:
     return [_("x = hidden to protect privacy; – = not applicable")]
 
 
@@ -116,7 +116,7 @@ def csv_bytes(sheets: Sequence[Sheet], heading: str, lang: str) -> bytes:
     """All sheets one after the other (a ``#`` title line above each), UTF-8 with BOM."""
     sep = delimiter(lang)
     out = [csvsafe.comment(heading)]
-    for line in legend_lines(lang):
+    for line in legend_lines():
         out.append(csvsafe.comment(line))
     for sheet in sheets:
         out.append("\n")
@@ -188,7 +188,7 @@ def xlsx_bytes(sheets: Sequence[Sheet], heading: str, lang: str) -> bytes:
     for sheet in sheets:
         ws = book.create_sheet(_sheet_name(sheet.title, taken))
         r = 1
-        for line in [heading, sheet.title, *sheet.notes, *legend_lines(lang)]:
+        for line in [heading, sheet.title, *sheet.notes, *legend_lines()]:
             text_cell(ws, r, 1, csvsafe.cell(line), bold if r <= 2 else italic)
             r += 1
         r += 1
