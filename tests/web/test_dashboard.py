@@ -169,7 +169,7 @@ def test_representation_and_quality_pages(client, officer):
 
 
 @pytest.mark.parametrize("lang, words", [
-    ("nl", ["Slaagpercentage", "Belgische herkomst", "Sollicitatie", "verborgen"]),
+    ("nl", ["Slaagpercentage", "Belgische herkomst", "Kandidatuur", "verborgen"]),
     ("fr", ["Taux de réussite", "Origine belge", "Candidature", "masqué"]),
 ])
 def test_dashboard_in_dutch_and_french(client, make_user, funnel_data, lang, words):
