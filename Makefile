@@ -9,7 +9,11 @@ PYTEST_ARGS ?= -n 2
 PORT ?= 5000
 FLASK := $(BIN)/flask --app hrpipeline
 
-.PHONY: demo test test-sqlite test-postgres install install-test browser lint bench screenshots clean
+AXE_VERSION ?= 4.14.1
+AXE_DIR := tests/web/.axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
+.PHONY: demo test test-sqlite test-postgres install install-test browser axe lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,14 +25,24 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 
-# Browser tests use Debian's Chromium (never a downloaded browser); poppler renders PDFs to PNG.
+# Browser tests use Debian's Chromium (never a downloaded browser); poppler renders PDFs to PNG;
+# npm fetches axe-core (target axe).
 browser:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null) \
-	      || echo "warning: could not install chromium/poppler-utils"; \
-	  else echo "note: install chromium, chromium-driver and poppler-utils for the browser and PDF tests"; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils npm >/dev/null) \
+	      || echo "warning: could not install chromium/poppler-utils/npm"; \
+	  else echo "note: install chromium, chromium-driver, poppler-utils and npm for the browser, PDF and accessibility tests"; fi; \
 	fi
+
+# The accessibility checker injected into Chromium by tests/web/test_accessibility.py, from the
+# npm registry into a test-only, git-ignored folder (never served by the app).
+axe: $(AXE)
+
+$(AXE):
+	@if command -v npm >/dev/null; then \
+	  npm install --prefix $(AXE_DIR) --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION); \
+	else echo "note: install npm (Debian: apt-get install npm) for the accessibility tests"; fi
 
 demo: install
 	$(FLASK) init-db
@@ -37,7 +51,7 @@ demo: install
 	@echo "open it once it says 'Running on'. Demo logins are listed in the README."
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install-test browser
+test: install-test browser axe
 	$(MAKE) test-sqlite test-postgres
 
 test-sqlite:
@@ -55,4 +69,4 @@ screenshots: install-test browser
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info $(AXE_DIR)

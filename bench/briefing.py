@@ -24,6 +24,7 @@ from datetime import date
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from hrpipeline.analysis import pilot as P  # noqa: E402
+from hrpipeline.charts.pilot import gap_chart  # noqa: E402
 from hrpipeline.disclosure import SUPPRESSED  # noqa: E402
 from hrpipeline.reporting import briefing as B  # noqa: E402
 from tests.analysis.test_pilot import DEF, synthetic_counts  # noqa: E402
@@ -49,7 +50,7 @@ def main() -> None:
 
     t_eval, result = timed(lambda: P.evaluate_pilot(counts, DEF), args.repeat)
     series = P.gap_series(counts, DEF)
-    t_chart, png = timed(lambda: P.gap_chart(series, 2022), args.repeat)
+    t_chart, png = timed(lambda: gap_chart(series, 2022), args.repeat)
     briefing = B.Briefing(
         title="Diversiteit in rekrutering", zone_label="PZ Gent", period_label="2022-2024",
         language="nl", generated_on=date(2025, 3, 14), data_note="synthetische demodata",

@@ -37,7 +37,8 @@ from urllib.parse import quote
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 #: Characters that make a text cell quoted, whatever the file's delimiter.
 _NEEDS_QUOTES = re.compile(r'[,;\t\r\n"]')
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: A number as written in any of our exports: -0.25, +3,2 (decimal comma), 12,3% (a rate).
+_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?%?")
 _SEPARATOR = re.compile(r"([,;\t\r\n])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

@@ -76,3 +76,12 @@ def test_ingest_and_services_do_not_import_views():
         for p in files
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_analysis_draws_nothing():
+    """Charts live in hrpipeline.charts; the analysis layer computes, it does not draw."""
+    offenders = {str(p.relative_to(ANALYSIS)): sorted(n for n in _imports(p)
+                                                      if n.split(".")[0] == "matplotlib"
+                                                      or n.startswith("hrpipeline.charts"))
+                 for p in sorted(ANALYSIS.rglob("*.py"))}
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -50,15 +50,15 @@ Example::
     >>> result.verdict, result.did.log_odds, result.did.df, result.caveats
     ('improved', 0.74, 5, ())
 
-Everything here is pure; the service layer passes every published number (including chart
-points) through the suppression gate.
+Everything here is pure and draws nothing (the chart is ``hrpipeline.charts.pilot``); the
+service layer passes every published number (including chart points) through the suppression
+gate.
 """
 
 from __future__ import annotations
 
-import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,10 +136,6 @@ ALPHA = 0.05
 WILLIAMS = "williams"  # binomial x (1 + (n - 1) phi), phi estimated; t reference (the verdict)
 BINOMIAL = "binomial"  # binomial variance only, normal reference (reference / comparison only)
 
-# Okabe & Ito (2008) colour-universal-design palette: safe for the common colour-vision types.
-PILOT_COLOUR = "#0072B2"  # blue
-COMPARISON_COLOUR = "#E69F00"  # orange
-START_COLOUR = "#555555"
 
 
 # --- definitions and results --------------------------------------------------------------
@@ -774,7 +770,7 @@ def evaluate_pilot(
     )
 
 
-# --- chart data and chart -----------------------------------------------------------------
+# --- chart data (the drawing: hrpipeline.charts.pilot) ------------------------------------
 def gap_series(counts: pd.DataFrame, pilot: PilotDefinition) -> pd.DataFrame:
     """Focal-minus-reference gap per period and arm, for the chart (before suppression).
 
@@ -808,110 +804,3 @@ def gap_series(counts: pd.DataFrame, pilot: PilotDefinition) -> pd.DataFrame:
                 "after": pilot.is_after(period),
             })
     return pd.DataFrame(rows)
-
-
-def _suppression_check() -> Any:
-    from hrpipeline.disclosure.values import is_suppressed
-
-    return is_suppressed
-
-
-_DEFAULT_LABELS: dict[str, str] = {
-    "title": "Pass-rate gap (focal minus reference group)",
-    "ylabel": "Gap in percentage points",
-    "xlabel": "Period",
-    "pilot": "Pilot zones",
-    "comparison": "Comparison zones",
-    "start": "Pilot start",
-    "suppressed": "suppressed",
-}
-
-
-def gap_chart(
-    frame: pd.DataFrame, start_period: Any, labels: Mapping[str, str] | None = None,
-    order: Sequence[Any] | None = None,
-) -> bytes:
-    """PNG of the gap over time, pilot vs comparison, with the pilot start marked.
-
-    ``frame`` has ``period``, ``arm`` and ``gap`` (proportion scale), as from ``gap_series``
-    after the suppression gate. A hidden gap is ``SUPPRESSED`` (or NaN with a true
-    ``gap_suppressed`` column): it is drawn as the word "suppressed" at its period, never as 0,
-    and the line breaks there. ``labels`` override the English texts (keys as in
-    ``_DEFAULT_LABELS``) so the caller can pass NL/FR. Okabe-Ito colours plus distinct line
-    styles and markers keep the arms apart without colour. ``order``: the periods in
-    chronological order (``PilotDefinition.sort_periods``); without it they sort by value.
-    """
-    fig = gap_figure(frame, start_period, labels, order)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
-def gap_figure(
-    frame: pd.DataFrame, start_period: Any, labels: Mapping[str, str] | None = None,
-    order: Sequence[Any] | None = None,
-) -> Any:
-    """The ``matplotlib.figure.Figure`` behind ``gap_chart`` (Agg canvas, no pyplot state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    is_hidden = _suppression_check()
-    text = {**_DEFAULT_LABELS, **(labels or {})}
-    present = list(frame["period"].unique())
-    if order is not None:
-        listed = list(dict.fromkeys(p for p in order if p in set(present)))
-        periods = listed + sorted((p for p in present if p not in set(listed)),
-                                  key=lambda p: (str(type(p)), p))
-    else:
-        periods = sorted(present, key=lambda p: (str(type(p)), p))
-    pos = {p: i for i, p in enumerate(periods)}
-
-    fig = Figure(figsize=(7.0, 3.6), dpi=150)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.axhline(0, color="#BBBBBB", linewidth=0.8)
-    styles = {
-        PILOT: {"color": PILOT_COLOUR, "linestyle": "-", "marker": "o"},
-        COMPARISON: {"color": COMPARISON_COLOUR, "linestyle": "--", "marker": "s"},
-    }
-    hidden_points: list[tuple[int, str]] = []
-    for arm in ARMS:
-        sub = frame[frame["arm"] == arm]
-        if sub.empty:
-            continue
-        xs, ys = [], []
-        for _, row in sub.iterrows():
-            value = row["gap"]
-            flagged = bool(row.get("gap_suppressed", False))
-            hidden = flagged or is_hidden(value)
-            x = pos[row["period"]]
-            xs.append(x)
-            if hidden:
-                ys.append(np.nan)  # break the line; never plot a hidden value as a number
-                hidden_points.append((x, arm))
-            else:
-                ys.append(float(value) * 100 if value is not None else np.nan)
-        order = np.argsort(xs)
-        ax.plot(np.array(xs)[order], np.array(ys)[order], label=text[arm], linewidth=2,
-                markersize=6, **styles[arm])
-    if start_period in pos:
-        ax.axvline(pos[start_period] - 0.5, color=START_COLOUR, linestyle=":", linewidth=1.5)
-        ax.annotate(text["start"], xy=(pos[start_period] - 0.5, 1.0),
-                    xycoords=("data", "axes fraction"), xytext=(4, -12),
-                    textcoords="offset points", fontsize=8, color=START_COLOUR)
-    for x, arm in hidden_points:
-        offset = -0.12 if arm == PILOT else 0.12
-        ax.text(x + offset, 0.04, text["suppressed"], transform=ax.get_xaxis_transform(),
-                rotation=90, ha="center", va="bottom", fontsize=7, style="italic",
-                color=styles[arm]["color"],
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
-    ax.set_xticks(range(len(periods)), [str(p) for p in periods])
-    ax.set_xlim(-0.5, len(periods) - 0.5)
-    ax.set_title(text["title"], fontsize=10)
-    ax.set_ylabel(text["ylabel"], fontsize=9)
-    ax.set_xlabel(text["xlabel"], fontsize=9)
-    ax.tick_params(labelsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=8, frameon=False, loc="best")
-    fig.tight_layout()
-    return fig

@@ -8,7 +8,7 @@ with the legend "x = hidden to protect privacy" on every page. A true zero print
 
 Conventions for values: ``int`` counts, ``float`` with one decimal, ``str`` printed as given.
 Shares and rates in ``RepresentationRow`` and ``AttritionRow`` are percentages (0-100).
-Numbers follow the language's conventions (decimal comma and "12,5 %" in NL/FR).
+Numbers and dates are written by ``hrpipeline.formatting`` (Babel; decimal comma in NL/FR).
 
 Fixed texts live in ``TEXTS`` (one dict, nl/fr/en) so they can later move into the
 Flask-Babel catalogues. Reportlab was chosen over WeasyPrint because it installs from PyPI alone
@@ -34,6 +34,7 @@ from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
+from hrpipeline import formatting as fmt
 from hrpipeline.disclosure.values import SYMBOL, is_suppressed
 
 NOT_AVAILABLE = "\u2013"  # en dash: "not available", distinct from hidden
@@ -245,21 +246,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "tier_red_meaning": "écart important, significatif et robuste",
         "tier_amber_meaning": "à surveiller : écart important mais incertain",
         "tier_grey_meaning": "trop peu de données pour conclure",
-        "tier_green_meaning": "pas d'abandon disproportionné (rapport d'au moins 0,8 démontré)",
+        "tier_green_meaning": "pas d'écart disproportionné (rapport d'au moins 0,8 démontré)",
         "verdict_improved": "Amélioration",
         "verdict_worsened": "Détérioration",
         "verdict_no_evidence": "Pas d'indice de changement",
         "verdict_too_few": "Trop peu de données",
     },
-}
-
-MONTHS: dict[str, tuple[str, ...]] = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-           "september", "oktober", "november", "december"),
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"),
 }
 
 # Okabe-Ito colours (colour-blind safe); the tier word is always printed too.
@@ -285,10 +277,12 @@ def _hidden_check() -> Callable[[Any], bool]:
 
 
 def format_value(value: Value, unit: str = "", language: str = "en") -> str:
-    """One value as printed: hidden -> ``x``, None -> en dash, numbers in local style.
+    """One value as printed: hidden -> ``x``, None -> en dash, numbers written by
+    :mod:`hrpipeline.formatting` (the same module as the web pages and exports).
 
-    Examples: ``format_value(12.5, "%", "nl") == "12,5 %"``; ``format_value(1234, "", "fr")``
-    gives ``"1 234"`` (no-break space); ``format_value(SUPPRESSED, "%") == "x"``.
+    Examples: ``format_value(12.5, "%", "nl") == "12,5%"``, ``format_value(12.5, "%", "fr")
+    == "12,5\u00a0%"``; ``format_value(1234, "", "fr")`` gives ``"1\u202f234"``;
+    ``format_value(SUPPRESSED, "%") == "x"``.
     """
     if _hidden_check()(value) or (isinstance(value, str) and value == SYMBOL):
         return SYMBOL
@@ -297,29 +291,23 @@ def format_value(value: Value, unit: str = "", language: str = "en") -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        text = f"{value:,}"
-        if language == "nl":
-            text = text.replace(",", ".")
-        elif language == "fr":
-            text = text.replace(",", "\u00a0")
+        text = fmt.count(value, language)
     elif isinstance(value, float):
-        text = f"{value:,.1f}"
-        if language == "nl":
-            text = text.replace(",", "_").replace(".", ",").replace("_", ".")
-        elif language == "fr":
-            text = text.replace(",", "\u00a0").replace(".", ",")
+        if unit == "%":
+            return fmt.percent_number(value, language)
+        text = fmt.decimal(value, language, 1)
     else:
         return str(value) if not unit else f"{value} {unit}"
     if not unit:
         return text
-    if unit == "%" and language == "en":
-        return f"{text}%"
+    if unit == "%":
+        return fmt.percent_number(value, language)
     return f"{text}\u00a0{unit}"
 
 
 def format_date(day: date, language: str) -> str:
-    month = MONTHS[language][day.month - 1]
-    return f"{month} {day.day}, {day.year}" if language == "en" else f"{day.day} {month} {day.year}"
+    """31 december 2024 / 31 décembre 2024 / 31 December 2024."""
+    return fmt.date_long(day, language)
 
 
 def _view(briefing: Briefing) -> dict[str, Any]:

@@ -23,10 +23,10 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from typing import Any
 
+from hrpipeline import formatting
 from hrpipeline.access import roles_with
 from hrpipeline.disclosure import SUPPRESSED, is_suppressed
 from hrpipeline.domain import KNOWN_BACKGROUNDS, NON_EU_BACKGROUND
@@ -56,16 +56,16 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "nl": {
         "application": "Kandidatuur", "cognitive_test": "Cognitieve proef",
-        "personality_test": "Persoonlijkheidsproef", "physical_test": "Fysieke proef",
+        "personality_test": "Persoonlijkheidsproef", "physical_test": "Sportproef",
         "interview": "Selectiecommissie", "medical": "Medisch onderzoek",
-        "screening": "Antecedentenonderzoek", "academy": "Politieschool",
+        "screening": "Moraliteitsonderzoek", "academy": "Politieschool",
         "appointed": "Aangesteld", "belgian_origin": "Belgische herkomst",
         "eu_background": "EU-herkomst", "non_eu_background": "Niet-EU-herkomst",
         "unknown": "Onbekend",
     },
     "fr": {
         "application": "Candidature", "cognitive_test": "Épreuve cognitive",
-        "personality_test": "Épreuve de personnalité", "physical_test": "Épreuve physique",
+        "personality_test": "Épreuve de personnalité", "physical_test": "Épreuve sportive",
         "interview": "Commission de sélection", "medical": "Examen médical",
         "screening": "Enquête de moralité", "academy": "École de police",
         "appointed": "Nommé", "belgian_origin": "Origine belge",
@@ -253,7 +253,7 @@ def _flags(reports: list[Any], lang: str) -> list[R.Flag]:
             if c["tier"] not in order:
                 continue
             key = (c["stage"], c["group"])
-            band = (c.get("reason_params") or {}).get("p_band", "\u2013")
+            band = formatting.p_value((c.get("reason_params") or {}).get("p_band"), lang)
             rates_hidden = any(is_suppressed(c[k]) or c[k] is None
                                for k in ("focal_rate", "reference_rate"))
             name = ("flag_red" if c["tier"] == "RED" else "flag_amber") + (
@@ -307,44 +307,10 @@ def _retention(user: User, zone: str, lang: str) -> Any:
 
 
 def representation_chart(rows: list[R.RepresentationRow], lang: str) -> bytes:
-    """Grouped bars: share at application, appointment and in the population, per group.
+    """The representation chart (drawn by ``hrpipeline.charts.briefing``)."""
+    from hrpipeline.charts.briefing import representation_chart as draw
 
-    A hidden share is drawn as no bar with an "x" above the axis, never as 0 (Okabe-Ito colours,
-    hatching so colour is not the only carrier).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    t = R.TEXTS[lang]
-    series = [("application", "#0072B2", ""), ("appointment", "#E69F00", "//"),
-              ("population", "#009E73", "..")]
-    fig = Figure(figsize=(7.0, 3.2), dpi=150)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.26
-    for i, (attr, colour, hatch) in enumerate(series):
-        for j, row in enumerate(rows):
-            value = getattr(row, attr)
-            x = j + (i - 1) * width
-            if is_suppressed(value):
-                ax.text(x, 1, R.SYMBOL, ha="center", va="bottom", fontsize=9, color=colour)
-            elif value is not None:
-                ax.bar(x, float(value), width, color=colour, hatch=hatch, edgecolor="white",
-                       label=t[attr] if j == 0 else None)
-        if not any(getattr(r, attr) is not None and not is_suppressed(getattr(r, attr))
-                   for r in rows):
-            ax.bar([], [], color=colour, hatch=hatch, label=t[attr])
-    ax.set_ylim(0, 100)
-    ax.set_xticks(range(len(rows)), [r.group_label for r in rows], fontsize=8)
-    ax.set_ylabel("%", fontsize=9)
-    ax.set_title(t["representation"], fontsize=10)
-    ax.tick_params(labelsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return draw(rows, R.TEXTS[lang], lang)
 
 
 def build_briefing(user: User, zone: str, period: str, lang: str = "en") -> R.Briefing:
@@ -390,7 +356,8 @@ def build_briefing(user: User, zone: str, period: str, lang: str = "en") -> R.Br
         caveats.append(t["unknown"].format(n=_num(unknown, lang)))
     q = decision.quality
     if q.get("cells_hidden"):
-        caveats.append(t["hidden"].format(hidden=q["cells_hidden"], total=q["cells_shown"]))
+        caveats.append(t["hidden"].format(hidden=_num(q["cells_hidden"], lang),
+                                          total=_num(q["cells_shown"], lang)))
     if not decision.benchmark_label:
         caveats.append(t["benchmark_none"])
 

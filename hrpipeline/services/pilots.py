@@ -186,15 +186,16 @@ CHART_LABELS: dict[str, dict[str, str]] = {
     "nl": {"title": "Kloof in slaagkans (focusgroep min referentiegroep)",
            "ylabel": "Kloof in procentpunten", "xlabel": "Periode", "pilot": "Proefzones",
            "comparison": "Vergelijkingszones", "start": "Start proefproject",
-           "suppressed": "verborgen"},
+           "suppressed": "x = verborgen om de privacy te beschermen"},
     "fr": {"title": "Écart de taux de réussite (groupe focal moins groupe de référence)",
            "ylabel": "Écart en points de pourcentage", "xlabel": "Période",
            "pilot": "Zones pilotes", "comparison": "Zones de comparaison",
-           "start": "Début du projet pilote", "suppressed": "masqué"},
+           "start": "Début du projet pilote",
+           "suppressed": "x = masqué pour protéger la vie privée"},
 }
 RETENTION_CHART_TITLE = {
     "en": "Gap in 12-month retention (focal minus reference group)",
-    "nl": "Kloof in behoud na 12 maanden (focusgroep min referentiegroep)",
+    "nl": "Kloof in retentie na 12 maanden (focusgroep min referentiegroep)",
     "fr": "Écart de maintien à 12 mois (groupe focal moins groupe de référence)",
 }
 
@@ -787,7 +788,9 @@ def _p_text(p: Any) -> Any:
 
 
 def gap_chart_png(evaluation: PilotEvaluation) -> bytes:
-    """The gap chart drawn from the GATED series (hidden gaps are labelled, never 0)."""
+    """The gap chart drawn from the GATED series (hidden gaps are marked, never 0)."""
+    from hrpipeline.charts import pilot as pilot_chart
+
     lang = evaluation.language
     labels = dict(CHART_LABELS.get(lang, {}))
     if evaluation.outcome == P.RETENTION:
@@ -800,4 +803,4 @@ def gap_chart_png(evaluation: PilotEvaluation) -> bytes:
         frame = pd.DataFrame({"period": [evaluation.start_period], "arm": [P.PILOT],
                               "gap": [float("nan")]})
     order = list(dict.fromkeys(s["period"] for s in evaluation.series))  # chronological
-    return P.gap_chart(frame, evaluation.start_period, labels, order)
+    return pilot_chart.gap_chart(frame, evaluation.start_period, labels, order, lang)

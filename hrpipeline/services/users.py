@@ -112,14 +112,7 @@ def create_user(username: str, password: str, role: str, zone_codes: list[str] =
                                problems=[{"column": "role", "code": "unknown_role"}])
     if db.session.scalar(select(User).where(User.username == username)) is not None:
         raise Conflict(f"The user {username!r} already exists.")
-    zones = []
-    for code in zone_codes or []:
-        zone = db.session.scalar(select(Zone).where(Zone.code == code))
-        if zone is None:
-            raise ValidationFailed(f"Unknown zone code {code!r}.",
-                                   problems=[{"column": "zones", "code": "unknown_zone",
-                                              "value": code}])
-        zones.append(zone)
+    zones = _zones_by_code(zone_codes)
     all_zones = bool(all_zones) or role == "admin"
     if not zones and not all_zones:
         raise ValidationFailed("Choose at least one zone, or 'sees every zone'.",
@@ -132,6 +125,66 @@ def create_user(username: str, password: str, role: str, zone_codes: list[str] =
     audit("user_created", target=username, role=role, zones=sorted(zone_codes or []))
     db.session.commit()
     return user
+
+
+#: The role a new account starts with when none is chosen: the least privilege (reads the
+#: reports of its own zones; no uploads, no pilots to register, no administration).
+LEAST_PRIVILEGE_ROLE = "diversity_officer"
+
+
+def _zones_by_code(zone_codes) -> list[Zone]:
+    zones = []
+    for code in zone_codes or []:
+        zone = db.session.scalar(select(Zone).where(Zone.code == code))
+        if zone is None:
+            raise ValidationFailed(f"Unknown zone code {code!r}.",
+                                   problems=[{"column": "zones", "code": "unknown_zone",
+                                              "value": code}])
+        zones.append(zone)
+    return zones
+
+
+def update_user(user: User, *, role: str, zone_codes: list[str] = (), all_zones: bool = False,
+                language: str | None = None, by: User | None = None) -> User:
+    """Change an account's role, zones and language (audited as ``user_updated`` with what
+    changed). A change of role or zones ends the user's sessions: the next request logs in
+    again with the new rights."""
+    from hrpipeline.audit import audit
+
+    if role not in ROLES:
+        raise ValidationFailed(f"The role must be one of {', '.join(ROLES)}.",
+                               problems=[{"column": "role", "code": "unknown_role"}])
+    if by is not None and by.id == user.id and role != user.role:
+        raise ValidationFailed("You cannot change your own role.",
+                               problems=[{"column": "role", "code": "own_role"}])
+    zones = _zones_by_code(zone_codes)
+    all_zones = bool(all_zones) or role == "admin"
+    if not zones and not all_zones:
+        raise ValidationFailed("Choose at least one zone, or 'sees every zone'.",
+                               problems=[{"column": "zones", "code": "no_zone"}])
+    before = {"role": user.role, "zones": sorted(z.code for z in user.zones),
+              "all_zones": bool(user.all_zones), "language": user.language}
+    after = {"role": role, "zones": sorted(z.code for z in zones), "all_zones": all_zones,
+             "language": language}
+    changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    user.role, user.zones, user.all_zones, user.language = role, zones, all_zones, language
+    if {"role", "zones", "all_zones"} & set(changed):
+        user.session_version = (user.session_version or 0) + 1
+    audit("user_updated", target=user.username, changes=changed)
+    db.session.commit()
+    return user
+
+
+def reset_password(user: User, new_password: str) -> None:
+    """An administrator sets a new password for ``user`` (the same rule as everywhere); the
+    user's sessions end. Audited as ``password_reset`` (never with the password)."""
+    from hrpipeline.audit import audit
+
+    check_new_password(new_password, user.username)
+    user.set_password(new_password)
+    user.session_version = (user.session_version or 0) + 1
+    audit("password_reset", target=user.username)
+    db.session.commit()
 
 
 def change_password(user: User, new_password: str) -> None:

@@ -6,15 +6,16 @@ all so that the factory's single ``register_blueprint(views.bp)`` brings in ever
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 from flask import Blueprint, current_app, request
-from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
+
+from hrpipeline import formatting
 
 bp = Blueprint("web", __name__)
 
@@ -65,12 +66,19 @@ def _suppressed_span() -> Markup:
     )
 
 
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "en")
+
+
 @bp.app_template_filter("pub")
 def pub(value: Any, kind: str = "auto") -> Markup:
-    """Render one published value.
+    """Render one published value (numbers written by :mod:`hrpipeline.formatting`).
 
     ``kind``: ``count`` (thousands separator per locale), ``rate`` (percent, one decimal),
-    ``ratio`` (two decimals), ``average`` (one decimal), ``points`` (percentage points, signed, one decimal) or ``auto``
+    ``ratio`` (two decimals), ``average`` (one decimal), ``points`` (percentage points, signed,
+    one decimal), ``p`` (a p-value, text or number, with the locale's decimal sign) or ``auto``
     (int → count, float → rate). A suppressed value is always the one symbol ``x``; ``None``
     (not applicable, e.g. no ratio without reference passers) is a dash, never 0.
     """
@@ -80,27 +88,52 @@ def pub(value: Any, kind: str = "auto") -> Markup:
         return _suppressed_span()
     if value is None:
         return Markup('<span class="na" title="{}">–</span>').format(_("not applicable"))
+    if kind == "p":
+        return escape(formatting.p_value(value, _lang()))
     if isinstance(value, bool) or not isinstance(value, Real):
         return escape(value)
-    if kind == "auto":
-        kind = "count" if isinstance(value, Integral) else "rate"
-    if kind == "count":
-        return escape(format_decimal(value, format="#,##0"))
-    if kind == "rate":
-        return escape(format_percent(value, format="#,##0.0%"))
-    if kind == "ratio":
-        return escape(format_decimal(value, format="#,##0.00"))
-    if kind == "average":  # an average of counts (e.g. headcount): one decimal
-        return escape(format_decimal(value, format="#,##0.0"))
-    if kind == "points":
-        return escape(format_decimal(value, format="+#,##0.0;-#,##0.0"))
-    return escape(format_decimal(value))
+    return escape(formatting.number(value, kind, _lang()))
 
 
 @bp.app_template_filter("num")
 def num(value: int) -> str:
     """A plain count that is not a published statistic (e.g. rows in an uploaded file)."""
-    return format_decimal(value, format="#,##0")
+    return formatting.count(value, _lang())
+
+
+@bp.app_template_filter("date_short")
+def date_short(value: Any) -> str:
+    """31/12/2024 (a date or datetime; an ISO text is parsed first, other text is kept)."""
+    day = _as_date(value)
+    return formatting.date_short(day, _lang()) if day is not None or value is None else str(value)
+
+
+@bp.app_template_filter("date_long")
+def date_long(value: Any) -> str:
+    """31 december 2024 / 31 décembre 2024."""
+    day = _as_date(value)
+    return formatting.date_long(day, _lang()) if day is not None or value is None else str(value)
+
+
+@bp.app_template_filter("datetime_short")
+def datetime_short(value: Any) -> str:
+    """31/12/2024 14:05 (a datetime; other values as text)."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return formatting.datetime_short(value, _lang())
+    return date_short(value)
+
+
+def _as_date(value: Any):
+    import datetime as dt
+
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 @bp.app_template_global("kind_label")

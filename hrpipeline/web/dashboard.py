@@ -18,13 +18,15 @@ from flask_login import current_user
 
 from hrpipeline.access import requires
 from hrpipeline.audit import audit
-from hrpipeline.csvsafe import download_headers
 from hrpipeline.domain import DEFAULT_REFERENCE_GROUP, KNOWN_BACKGROUNDS
 from hrpipeline.errors import DomainError, NotFound
 from hrpipeline.extensions import db
+from hrpipeline.i18n import label
 from hrpipeline.services.funnel_data import CatalogueEntry, catalogue
 from hrpipeline.services.scope import ALL, resolve_zone
+from hrpipeline.web import export
 from hrpipeline.web.blueprint import bp
+from hrpipeline.web.export import Column, Sheet
 from hrpipeline.web.messages import (
     TEST_LABELS,
     TIER_LABELS,
@@ -154,20 +156,76 @@ def data_quality():
     return _render("funnel/quality.html")
 
 
-@bp.get("/funnel.csv")
+def funnel_sheets(report) -> list[Sheet]:
+    """The tables of the funnel, representation and data-quality pages, as downloads."""
+    view = str(VIEW_LABELS.get(report.view, report.view))
+    stage, group = Column("stage", _("Stage"), "label"), Column("group", _("Group"), "label")
+    sheets = [
+        Sheet(_("Stages by group"), [
+            stage, group, Column("entered", _("Entered"), "count"),
+            Column("passed", _("Passed"), "count"), Column("failed", _("Failed"), "count"),
+            Column("withdrew", _("Withdrew"), "count"), Column("pending", _("Pending"), "count"),
+            Column("pass_rate", _("Pass rate"), "rate"),
+            Column("pass_rate_low", _("Pass rate: %(level)s interval from", level="95%"), "rate"),
+            Column("pass_rate_high", _("Pass rate: %(level)s interval to", level="95%"), "rate"),
+            Column("retention_rate", _("Still in selection"), "rate"),
+            Column("cumulative", _("Cumulative"), "rate"), Column("share", _("Share"), "rate"),
+        ], report.rows, [view, _("Counts are rounded to a multiple of %(k)s; rates are computed "
+                                 "from the rounded counts.", k=report.k)]),
+        Sheet(_("Adverse impact"), [
+            stage, group, Column("tier", _("Tier"), "text"),
+            Column("focal_rate", _("Pass rate of the group"), "rate"),
+            Column("reference_rate", _("Pass rate of the reference group"), "rate"),
+            Column("impact_ratio", _("Impact ratio"), "ratio"),
+            Column("ratio_low", _("Impact ratio: %(level)s interval from", level="95%"), "ratio"),
+            Column("ratio_high", _("Impact ratio: %(level)s interval to", level="95%"), "ratio"),
+            Column("difference_points", _("Difference (points)"), "points"),
+            Column("p_value", _("p"), "p"), Column("p_adjusted", _("Adjusted p"), "p"),
+            Column("reason", _("Why"), "text"), Column("test", _("Test"), "text"),
+        ], [{**c, "tier": tier_label(c.get("tier")), "reason": reason(c),
+             "test": test_label(c.get("test"))} for c in report.comparisons],
+            [_("Reference group: %(group)s", group=label(report.reference)), view]),
+    ]
+    if report.pooled:
+        sheets.append(Sheet(_("Pooled over campaigns or zones"), [
+            stage, group, Column("n_strata", _("Strata"), "count"),
+            Column("standardized_ratio", _("Standardised ratio"), "ratio"),
+            Column("mh_odds_ratio", _("Odds ratio (MH)"), "ratio"),
+            Column("mh_ci_low", _("Odds ratio: %(level)s interval from", level="95%"), "ratio"),
+            Column("mh_ci_high", _("Odds ratio: %(level)s interval to", level="95%"), "ratio"),
+            Column("p_adjusted", _("Adjusted p"), "p"),
+            Column("homogeneous", _("Same direction everywhere?"), "bool"),
+        ], report.pooled))
+    if report.representation:
+        sheets.append(Sheet(_("Representation compared with the population"), [
+            stage, group, Column("share", _("Share"), "rate"),
+            Column("benchmark_share", _("Population"), "rate"),
+            Column("gap_points", _("Gap (points)"), "points"),
+            Column("ratio", _("Ratio"), "ratio"),
+        ], report.representation, [report.benchmark_label or ""]))
+    sheets.append(Sheet(_("Unknown (not disclosed) background per stage"), [
+        stage, Column("unknown", _("Unknown background"), "count"),
+        Column("share", _("Share of the stage"), "rate"),
+    ], report.unknown))
+    return sheets
+
+
+@bp.get("/funnel.<fmt>")
 @requires("reports")
-def funnel_csv():
+def funnel_export(fmt: str):
+    if fmt not in export.FORMATS:
+        raise NotFound(_("No such format."))
     selection = _selection()
     if selection.entry is None:
         raise NotFound(_("There is no table to download yet."))
     report = _report(selection)
     name = report.key.replace("/", "_").replace(":", "-")
     zone = resolve_zone(current_user, selection.entry.zone)
-    audit("export_funnel", zone_id=getattr(zone, "id", None), via="web", format="csv",
+    audit("export_funnel", zone_id=getattr(zone, "id", None), via="web", format=fmt,
           key=report.key, view=selection.view, reference=selection.reference)
     db.session.commit()
-    return Response(report.to_csv(), mimetype="text/csv",
-                    headers=download_headers(f"funnel_{name}.csv"))
+    heading = f"{report.zone_label} · {period_label(report.period)}"
+    return export.download(fmt, f"funnel_{name}", funnel_sheets(report), heading)
 
 
 @bp.get("/charts/<name>.<fmt>")

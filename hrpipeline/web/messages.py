@@ -7,13 +7,17 @@ language, and falls back to the English sentence for a code it does not know yet
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
-from flask_babel import format_decimal, format_percent
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from hrpipeline import formatting
 from hrpipeline.analysis.impact import TEST_NAMES
+from hrpipeline.formatting import p_value
 
 KIND_LABELS = {
     "funnel": _l("Recruitment funnel (one row per candidate and stage)"),
@@ -59,7 +63,7 @@ def tier_reason(code: str | None, params: dict[str, Any] | None, fallback: str =
     p = params or {}
     n = p.get("min_denominator", 20)
     band = p.get("p_band")
-    band_text = _(" (adjusted p %(band)s)", band=band) if band else ""
+    band_text = _(" (adjusted p %(band)s)", band=p_value(band, str(get_locale()))) if band else ""
     power_text = ""
     if p.get("power") is not None and p.get("more_campaigns_for_power") == 0:
         power_text = _(" At these numbers a true ratio of 0.8 would be detected %(power)s times "
@@ -229,6 +233,21 @@ LOOKS_LIKE = {
 }
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _param(value: Any, lang: str) -> Any:
+    """A problem's parameter as the reader writes it: 30.000 / 30 000, 31/12/2024."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return formatting.count(value, lang)
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return formatting.date_short(dt.date.fromisoformat(value), lang)
+        except ValueError:
+            return value
+    return value
+
+
 def _lang() -> str:
     from flask_babel import get_locale
 
@@ -272,8 +291,7 @@ def problem_message(problem: dict[str, Any]) -> str:
     lang = _lang()
     field = params.get("field")
     header = written_header(field, lang) if field else ""
-    params = {k: format_decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v
-              for k, v in params.items()}
+    params = {k: _param(v, lang) for k, v in params.items()}
     params.update(header=header, column=problem.get("column") or header or "",
                   value="" if problem.get("value") is None else problem.get("value"),
                   accepted=_accepted(problem, problem.get("params") or {}, lang))
@@ -347,8 +365,9 @@ def error_text(err: Any) -> str:
         params["uploaded_at"] = str(params["uploaded_at"]).replace("T", " ")
     if params.get("uploaded_by") is None:
         params["uploaded_by"] = _("the command line")
-    params = {k: format_decimal(v) if isinstance(v, int) and not isinstance(v, bool)
-              and k not in ("id", "upload_id") else v for k, v in params.items()}
+    lang = _lang()
+    params = {k: _param(v, lang) if k not in ("id", "upload_id") else v
+              for k, v in params.items()}
     try:
         return str(text) % params
     except (KeyError, TypeError, ValueError):
@@ -376,7 +395,7 @@ def advice_text(code: str) -> str:
 
 
 def percent(value: float) -> str:
-    return format_percent(value, format="#,##0.0%")
+    return formatting.rate(value, str(get_locale() or "en"))
 
 
 #: The password rule's problems (codes of hrpipeline.services.users.PASSWORD_PROBLEMS).

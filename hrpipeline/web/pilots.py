@@ -24,6 +24,8 @@ from hrpipeline.services import briefing as briefing_service
 from hrpipeline.services import pilots as pilot_service
 from hrpipeline.services.funnel_data import catalogue
 from hrpipeline.services.scope import ALL, may_see_pool, visible_zones
+from hrpipeline.web import export
+from hrpipeline.web.export import Column, Sheet
 
 bp = Blueprint("pilots", __name__)
 
@@ -101,12 +103,40 @@ def pilot_chart(pilot_id: int):
     return Response(pilot_service.gap_chart_png(evaluation), mimetype="image/png")
 
 
-@bp.get("/pilots/<int(max=2147483647):pilot_id>.csv")
+def pilot_sheets(evaluation) -> list[Sheet]:
+    """The two tables of the pilot page, as downloads (the page's words, no raw keys)."""
+    def arm(value: str) -> str:
+        return _("Pilot zones") if value == "pilot" else _("Comparison zones")
+
+    cells = [{**c, "arm": arm(c["arm"]),
+              "phase": _("before") if c["phase"] == "before" else _("after")}
+             for c in evaluation.cells]
+    series = [{**s, "arm": arm(s["arm"])} for s in evaluation.series]
+    return [
+        Sheet(_("Decisions before and after the start"), [
+            Column("arm", _("Zones")), Column("phase", _("Phase")),
+            Column("group", _("Group"), "label"),
+            Column("successes", _("Successes"), "count"),
+            Column("failures", _("Other outcome"), "count"), Column("n", _("Total"), "count"),
+            Column("rate", _("Rate"), "rate")], cells, [evaluation.verdict_text]),
+        Sheet(_("Gap per period"), [
+            Column("period", _("Period")), Column("arm", _("Zones")),
+            Column("focal_n", _("Focal group: total"), "count"),
+            Column("focal_rate", _("Focal group: rate"), "rate"),
+            Column("reference_n", _("Reference group: total"), "count"),
+            Column("reference_rate", _("Reference group: rate"), "rate"),
+            Column("gap", _("Gap"), "rate")], series),
+    ]
+
+
+@bp.get("/pilots/<int(max=2147483647):pilot_id>.<fmt>")
 @requires("pilots_read")
-def pilot_csv(pilot_id: int):
+def pilot_export(pilot_id: int, fmt: str):
+    if fmt not in export.FORMATS:
+        raise NotFound(_("No such format."))
     evaluation = pilot_service.evaluate(current_user, pilot_id, _lang())
-    return Response(evaluation.to_csv(), mimetype="text/csv",
-                    headers=download_headers(f"pilot_{pilot_id}.csv"))
+    return export.download(fmt, f"pilot_{pilot_id}", pilot_sheets(evaluation),
+                           _("Pilot") + ": " + evaluation.pilot.name)
 
 
 def _briefing_choices() -> tuple[list[tuple[str, str]], list[str]]:

@@ -237,40 +237,14 @@ def test_definition_validation():
         P.evaluate_pilot(pd.DataFrame({"zone": [], "period": [], "group": []}), DEF)
 
 
-# --- chart ----------------------------------------------------------------------------------
-def test_gap_series_and_chart_never_draw_hidden_as_zero():
+# --- chart data (the chart itself: tests/charts/test_pilot_chart.py) ----------------------
+def test_gap_series_is_focal_minus_reference():
     series = P.gap_series(synthetic_counts(effect=0.9), DEF)
     assert len(series) == len(PERIODS) * 2
     assert series["after"].tolist() == [p >= 2022 for p in series["period"]]
     pilot_2020 = series[(series["period"] == 2020) & (series["arm"] == P.PILOT)].iloc[0]
     assert pilot_2020["gap"] == pytest.approx(pilot_2020["focal_rate"]
                                               - pilot_2020["reference_rate"])
-
-    from hrpipeline.disclosure import SUPPRESSED
-
-    frame = series.copy()
-    frame["gap"] = frame["gap"].astype(object)
-    frame["gap_suppressed"] = False
-    hidden_sentinel = (frame["period"] == 2020) & (frame["arm"] == P.PILOT)
-    hidden_flag = (frame["period"] == 2023) & (frame["arm"] == P.COMPARISON)
-    frame.loc[hidden_sentinel, "gap"] = SUPPRESSED
-    frame.loc[hidden_flag, "gap"] = np.nan
-    frame.loc[hidden_flag, "gap_suppressed"] = True
-
-    labels = {"suppressed": "verborgen", "pilot": "Pilotzones"}
-    fig = P.gap_figure(frame, 2022, labels)
-    ax = fig.axes[0]
-    lines = {line.get_label(): line for line in ax.get_lines()}
-    pilot_y = lines["Pilotzones"].get_ydata()
-    assert math.isnan(pilot_y[1])  # 2020 hidden: a break in the line, not 0
-    assert not np.isnan(np.delete(pilot_y, 1)).any()
-    assert math.isnan(lines["Comparison zones"].get_ydata()[4])
-    texts = [t.get_text() for t in ax.texts]
-    assert texts.count("verborgen") == 2
-    assert "Pilot start" in texts
-
-    png = P.gap_chart(frame, 2022, labels)
-    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
 
 
 # --- calibration: seeded simulations with over-dispersed counts ------------------------------
@@ -503,7 +477,9 @@ def test_campaigns_are_ordered_by_the_definition_not_by_label_text():
     result = P.evaluate_pilot(counts, definition)
     assert result.cell(P.PILOT, P.BEFORE, NON_EU_BACKGROUND).n == 200  # two campaigns before
     # The chart puts the ticks in the same order.
-    fig = P.gap_figure(series, "2024 najaar", order=order)
+    from hrpipeline.charts.pilot import gap_figure
+
+    fig = gap_figure(series, "2024 najaar", order=order)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list(order)
     with pytest.raises(ValueError):
         P.PilotDefinition(pilot_zones=("P",), comparison_zones=(), start=1, periods=(1, 1))

@@ -32,8 +32,9 @@ def assert_excel_safe(text: str) -> None:
 
 
 def _number(text: str) -> bool:
+    """A number as our exports write it: -0.25, -1,5 (decimal comma) or -16.7% (a rate)."""
     try:
-        float(text)
+        float(text.removesuffix("%").replace(",", "."))
     except ValueError:
         return False
     return True
@@ -105,3 +106,13 @@ def test_pilot_csv_with_a_formula_name_is_neutralised(client, funnel_data, make_
     web = client.get(f"/pilots/{info.id}.csv")
     assert web.status_code == 200
     assert_excel_safe(web.get_data(as_text=True))
+    # The Excel download: the name is text in a cell, never a formula.
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(client.get(f"/pilots/{info.id}.xlsx").get_data()))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row
+             if c.value is not None]
+    assert cells and all(c.data_type != "f" for c in cells)
+    from hrpipeline.csvsafe import cell as safe
+
+    assert safe(f"Pilot: {name}") in [c.value for c in cells]

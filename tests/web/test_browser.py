@@ -82,8 +82,8 @@ def test_dashboard_selection_language_and_csv(page, live_app, users):
     assert "period=year%3A2024" in page.url or "period=year:2024" in page.url
     with page.expect_download() as info:
         page.click("#download-csv")
-    csv_text = info.value.path().read_text(encoding="utf-8")
-    assert csv_text.startswith("# PZ Gent") and "stage,group,entered" in csv_text
+    csv_text = info.value.path().read_text(encoding="utf-8-sig")
+    assert csv_text.startswith("# PZ Gent") and "Stage,Group,Entered" in csv_text
     # Language switch in the header: the page comes back in French, same table.
     page.click("button[data-lang=fr]")
     page.wait_for_selector("html[lang=fr]")

@@ -64,14 +64,89 @@ def test_hidden_values_are_x_never_zero_or_blank(client, officer):
     assert "x = hidden to protect privacy" in html or "= hidden to protect privacy" in html
 
 
-def test_csv_download_is_the_reports_csv(client, officer):
+def _csv_tables(body: bytes, delimiter: str) -> list[list[list[str]]]:
+    """The tables of a people's CSV export: blocks under their ``#`` title lines."""
+    import csv
+    import io
+
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff")  # a byte order mark: Excel reads é and ë
+    tables: list[list[list[str]]] = []
+    for line in csv.reader(io.StringIO(text[1:], newline=""), delimiter=delimiter):
+        if not line:
+            continue
+        if line[0].startswith("#"):
+            tables.append([])
+        elif tables:
+            tables[-1].append(line)
+    return [t for t in tables if t]
+
+
+def test_csv_download_carries_the_reports_numbers(client, officer):
     from hrpipeline.services.funnel import funnel_report
 
     response = client.get(f"/funnel.csv?{ANT_CAMPAIGN}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     report = funnel_report(officer, "ANT", "campaign:2024-1")
-    assert response.get_data(as_text=True) == report.to_csv()
+    stages = _csv_tables(response.get_data(), ",")[0]
+    assert stages[0][:4] == ["Stage", "Group", "Entered", "Passed"]
+    assert len(stages) - 1 == len(report.rows)
+    for line, row in zip(stages[1:], report.rows, strict=True):
+        assert line[2:7] == ["x" if c is SUPPRESSED else str(c) for c in
+                             (row["entered"], row["passed"], row["failed"], row["withdrew"],
+                              row["pending"])]
+
+
+@pytest.mark.parametrize(("lang", "delimiter", "header", "stage"), [
+    ("nl", ";", ["Fase", "Groep", "Gestart"], "Cognitieve proef"),
+    ("fr", ";", ["Étape", "Groupe", "Entrés"], "Épreuve cognitive"),
+])
+def test_csv_for_belgian_excel(client, make_user, funnel_data, lang, delimiter, header, stage):
+    """Issue 17 item 5: ';' and a decimal comma in NL/FR, headers and labels in the reader's
+    language, no machine key anywhere."""
+    from hrpipeline.services.funnel import funnel_report
+
+    user = make_user("diversity_officer", ["ANT"], language=lang)
+    login(client, user)
+    body = client.get(f"/funnel.csv?{ANT_CAMPAIGN}").get_data()
+    tables = _csv_tables(body, delimiter)
+    stages = tables[0]
+    assert stages[0][:3] == header
+    assert stage in [r[0] for r in stages[1:]]
+    text = body.decode("utf-8")
+    for key in ("cognitive_test", "non_eu_background", "belgian_origin", "pass_rate"):
+        assert key not in text
+    report = funnel_report(user, "ANT", "campaign:2024-1")
+    first = report.rows[0]
+    expected = f"{first['pass_rate'] * 100:.1f}".replace(".", ",") + "%"
+    assert stages[1][7] == expected  # 0.9 -> "90,0%": Excel reads a percentage
+    impact = tables[1]
+    assert all("." not in r[9] for r in impact[1:])  # p-values with a decimal comma
+
+
+def test_xlsx_download_has_numbers_not_text(client, officer):
+    import io
+
+    from openpyxl import load_workbook
+
+    from hrpipeline.services.funnel import funnel_report
+
+    response = client.get(f"/funnel.xlsx?{ANT_CAMPAIGN}")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    book = load_workbook(io.BytesIO(response.get_data()))
+    sheet = book[book.sheetnames[0]]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    header = next(i for i, r in enumerate(rows) if r[0] == "Stage")
+    report = funnel_report(officer, "ANT", "campaign:2024-1")
+    for line, row in zip(rows[header + 1:], report.rows, strict=True):
+        assert line[2] == ("x" if row["entered"] is SUPPRESSED else row["entered"])
+        rate = row["pass_rate"]
+        assert line[7] == ("x" if rate is SUPPRESSED else "\u2013" if rate is None
+                           else pytest.approx(rate))
+    assert sheet.cell(row=header + 2, column=8).number_format == "0.0%"
+    assert len(book.sheetnames) >= 3  # stages, adverse impact, unknown background, ...
 
 
 def test_selection_changes_the_table_and_rejects_free_filters(client, officer):
@@ -94,7 +169,7 @@ def test_representation_and_quality_pages(client, officer):
 
 
 @pytest.mark.parametrize("lang, words", [
-    ("nl", ["Slaagpercentage", "Belgische herkomst", "Sollicitatie", "verborgen"]),
+    ("nl", ["Slaagpercentage", "Belgische herkomst", "Kandidatuur", "verborgen"]),
     ("fr", ["Taux de réussite", "Origine belge", "Candidature", "masqué"]),
 ])
 def test_dashboard_in_dutch_and_french(client, make_user, funnel_data, lang, words):
@@ -136,15 +211,15 @@ def test_numbers_follow_the_locale(app, client, make_user, zones):
             assert "0" not in re.sub(r"<[^>]+>", "", hidden)
 
 
-def test_charts_png_svg_cached_and_suppressed_drawn_as_word(app, client, officer):
+def test_charts_png_svg_cached_and_hidden_values_in_the_legend(app, client, officer):
     from hrpipeline.web import charts
 
     png = client.get(f"/charts/pass_rate.png?{ANT_CAMPAIGN}")
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
     svg = client.get(f"/charts/funnel.svg?{ANT_CAMPAIGN}")
     assert svg.mimetype == "image/svg+xml"
-    # Hidden cells are drawn with the word, in the interface language.
-    assert "suppressed" in svg.get_data(as_text=True)
+    # Hidden cells are explained in the legend, in the interface language.
+    assert "hidden to protect privacy" in svg.get_data(as_text=True)
     cache = charts.cache()
     hits = cache.hits
     again = client.get(f"/charts/funnel.svg?{ANT_CAMPAIGN}")
@@ -153,41 +228,13 @@ def test_charts_png_svg_cached_and_suppressed_drawn_as_word(app, client, officer
     assert client.get(f"/charts/funnel.gif?{ANT_CAMPAIGN}").status_code == 404
 
 
-def test_chart_never_draws_a_hidden_value_as_a_zero_bar(app):
-    """A report whose one value is hidden: the chart has a hatched strip, not a 0-height bar."""
-    from flask_babel import force_locale
-
-    from hrpipeline.services.funnel import FunnelReport
-    from hrpipeline.web import charts
-
-    rows = [
-        {"stage": "application", "group": "belgian_origin", "cumulative": 1.0,
-         "pass_rate": 0.9, "pass_rate_low": 0.85, "pass_rate_high": 0.94},
-        {"stage": "application", "group": "eu_background", "cumulative": SUPPRESSED,
-         "pass_rate": SUPPRESSED, "pass_rate_low": SUPPRESSED, "pass_rate_high": SUPPRESSED},
-    ]
-    report = FunnelReport(
-        key="T/year:2024", zone="T", period="year:2024", zone_label="T", period_label="2024",
-        reference="belgian_origin", view="decision", test="fisher", k=5, min_denominator=20,
-        stages=["application"], groups=["belgian_origin", "eu_background"], rows=rows,
-        comparisons=[], pooled=[], unknown=[], quality={}, excluded_groups=[])
-    with app.test_request_context(), force_locale("en"):
-        fig = charts.pass_rate_chart(report)
-    ax = fig.axes[0]
-    heights = [p.get_height() for p in ax.patches]
-    hatched = [p for p in ax.patches if p.get_hatch()]
-    assert 0 not in heights
-    assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(1.0)
-    assert any(t.get_text() == "suppressed" for t in ax.texts)
-
-
 @pytest.mark.parametrize(("lang", "strata", "power", "green"), [
     ("en", "see each campaign/zone", "detected only 5 times in 100; 20 more campaigns",
      "No disproportionate drop-out"),
     ("nl", "bekijk elke campagne/zone", "maar 5 keer op 100 opgemerkt worden; er zijn nog 20",
      "Geen onevenredige uitval"),
     ("fr", "voir chaque campagne/zone", "que 5 fois sur 100 ; il faudrait 20 campagnes",
-     "Pas d’abandon disproportionné"),
+     "Pas d’écart disproportionné"),
 ])
 def test_new_verdict_reasons_are_translated(app, lang, strata, power, green):
     """Issue 16: the reason codes ``strata_disagree`` and ``interval_reaches_below_four_fifths``
@@ -238,16 +285,11 @@ def test_selection_lists_zones_then_the_chosen_zones_tables(client, make_user, z
 def test_page_csv_and_api_show_the_same_rounded_counts(client, officer):
     """One door: the page, its CSV download and the API answer carry the same published
     numbers, every count a multiple of k."""
-    import csv
-    import io
-
     columns = ["entered", "passed", "failed", "withdrew", "pending"]
     html = client.get(f"/funnel?{ANT_CAMPAIGN}").get_data(as_text=True)
     page = [[int(c.replace(",", "")) for c in r[2:7]] for r in _cells(html, "stage-table") if r]
-    text = client.get(f"/funnel.csv?{ANT_CAMPAIGN}").get_data(as_text=True)
-    body = [li for li in text.splitlines() if not li.startswith("#")]
-    reader = list(csv.DictReader(io.StringIO("\n".join(body).split("\n\n")[0])))
-    from_csv = [[int(r[c]) for c in columns] for r in reader]
+    stages = _csv_tables(client.get(f"/funnel.csv?{ANT_CAMPAIGN}").get_data(), ",")[0]
+    from_csv = [[int(c) for c in r[2:7]] for r in stages[1:]]
     assert page == from_csv and page
     assert all(v % 5 == 0 for row in page for v in row)
     # The API answer for the same table (a token of the same user).
@@ -306,3 +348,33 @@ def test_amber_reason_carries_the_power_at_both_ratios(app, lang, half, more):
                            {"power": 85, "more_campaigns_for_power": 0, "power_half": 99,
                             "more_campaigns_for_power_half": 0})
         assert "85" in done and "99" in done and " 0 " not in done
+
+
+@pytest.mark.parametrize(("lang", "title"), [("nl", "Methode en woordenlijst"),
+                                             ("fr", "Méthode et glossaire")])
+def test_glossary_has_every_term_the_pages_link_to(client, make_user, funnel_data, lang, title):
+    """Every ``?`` after a column header opens an entry of the glossary, in the reader's
+    language."""
+    import html as html_lib
+
+    user = make_user("diversity_officer", ["ANT"], language=lang)
+    login(client, user)
+    glossary = html_lib.unescape(client.get("/help").get_data(as_text=True))
+    assert title in glossary
+    anchors = set()
+    for path in ("/funnel", "/representation", "/data-quality"):
+        page = client.get(f"{path}?{ANT_CAMPAIGN}").get_data(as_text=True)
+        anchors |= set(re.findall(r'class="help-link" href="/help#([a-z-]+)"', page))
+    assert {"impact-ratio", "holm", "wilson", "rounding", "x", "tiers"} <= anchors
+    for anchor in anchors:
+        assert f'id="{anchor}"' in glossary
+    assert "%(" not in glossary and "%%" not in glossary
+
+
+@pytest.mark.parametrize("role", ["leadership", "project_staff"])
+def test_start_page_has_cards_for_briefings_and_pilots(client, make_user, funnel_data, role):
+    login(client, make_user(role, all_zones=True))
+    page = client.get("/").get_data(as_text=True)
+    for tile in ("tile-briefings", "tile-pilots", "tile-retention", "tile-help"):
+        assert f'id="{tile}"' in page
+    assert 'id="key-figures"' in page and 'id="needs-attention"' in page
