@@ -302,7 +302,6 @@ def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | No
                rows=len(v.frame), sha256=sha256, campaigns=list(v.campaigns)[:50],
                replaced=[u.id for u in older])
         db.session.commit()
-        return upload
     except IntegrityError:
         db.session.rollback()
         first = db.session.scalar(
@@ -320,6 +319,12 @@ def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | No
     except BaseException:
         db.session.rollback()
         raise
+    # Stored: the protected releases of the new data version are prepared by a job, off the
+    # request path (the upload answers at once; pages say "being prepared" meanwhile).
+    from hrpipeline.services import jobs
+
+    jobs.after_data_change()
+    return upload
 
 
 # --- bulk writing -------------------------------------------------------------------------

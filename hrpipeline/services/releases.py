@@ -41,36 +41,102 @@ class BuildOnce:
     funnel releases here and for the retention release.
     """
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, job=None, family=None):
         self.size = size
         self._values: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Any, threading.Lock] = {}
+        #: ``job(key)`` → ``(kind, args)`` of the background job that builds ``key``, or
+        #: ``None`` to build it in the caller: a miss inside a web request is then handed to
+        #: the job queue (``services.jobs.gate``) instead of built in the request.
+        self.job = job
+        #: ``family(key)`` → the key without its data version (finds the previous version).
+        self.family = family
+        self._born: dict[Any, int] = {}
+        self._births = 0
+
+    def peek(self, key: Any) -> Any:
+        """The cached value of ``key``, or ``None`` (never builds)."""
+        with self._lock:
+            return self._values.get(key)
+
+    def latest(self, family: Any) -> Any:
+        """The most recently built value whose key is of ``family``, or ``None``."""
+        if self.family is None:
+            return None
+        with self._lock:
+            keys = [k for k in self._values if self.family(k) == family]
+            return self._values[max(keys, key=self._born.__getitem__)] if keys else None
 
     def get(self, key: Any, build):
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
                 return self._values[key]
+        spec = self.job(key) if self.job is not None else None
+        if spec is not None:
+            from hrpipeline.services import jobs
+
+            previous = jobs.gate(spec[0], spec[1], key, lambda: self.latest(
+                self.family(key)) if self.family is not None else None)
+            if previous is not None:
+                return previous
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
             lock = self._building.setdefault(key, threading.Lock())
         with lock:
             with self._lock:
                 if key in self._values:  # built by another thread while this one waited
                     return self._values[key]
-            value = build()
+            if spec is None:
+                value = build()
+            else:  # tell the web processes that this version is built (or why it is not)
+                from hrpipeline.services import jobs
+
+                try:
+                    value = build()
+                except Exception as exc:
+                    jobs.record(spec[0], key, exc)
+                    raise
+                jobs.record(spec[0], key)
             with self._lock:
                 self._values[key] = value
+                self._births += 1
+                self._born[key] = self._births
                 self._building.pop(key, None)
                 while len(self._values) > self.size:
-                    self._values.popitem(last=False)
+                    gone, _value = self._values.popitem(last=False)
+                    self._born.pop(gone, None)
         return value
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+            self._born.clear()
 
 
-_releases = BuildOnce(32)
+def _funnel_job(key: tuple) -> tuple[str, dict] | None:
+    """A zone-year release is built where it is asked for (≈ 10 ms); an all-zone pool (every
+    zone's release) by a job when asked for inside a web request."""
+    return ("pool_release", {"year": key[2]}) if key[1] == "pool" else None
+
+
+def _funnel_family(key: tuple) -> tuple:
+    version_at = 4 if key[1] == "zone" else 3
+    return key[:version_at] + key[version_at + 1:]
+
+
+def retention_job(key: tuple) -> tuple[str, dict]:
+    """The joint retention release is always built by a job when asked for in a request."""
+    return ("retention_release", {})
+
+
+def retention_family(key: tuple) -> tuple:
+    return (key[0], *key[2:])
+
+
+_releases = BuildOnce(32, job=_funnel_job, family=_funnel_family)
 
 
 def disclosure_key() -> bytes:

@@ -80,7 +80,13 @@ from hrpipeline.services.publish import (
     rounded,
     to_json,
 )
-from hrpipeline.services.releases import BuildOnce, PublishedCells, data_version
+from hrpipeline.services.releases import (
+    BuildOnce,
+    PublishedCells,
+    data_version,
+    retention_family,
+    retention_job,
+)
 from hrpipeline.services.scope import resolve_zone
 
 WINDOW_START = dt.date(2015, 1, 1)
@@ -395,7 +401,7 @@ REASON_TEST_EXIT_TYPES: tuple[str, ...] = ("voluntary",)
 _cache_lock = threading.Lock()  # the report cache below
 #: The joint release per data version, built by one thread at a time (the protection takes
 #: seconds; several threads of a worker used to build it at once after an upload, issue 18).
-_releases = BuildOnce(4)
+_releases = BuildOnce(4, job=retention_job, family=retention_family)
 
 
 def _policy_key(pol: Policy) -> str:
