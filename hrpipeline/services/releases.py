@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from hrpipeline.disclosure.funnel import ChainMemory, PublishedFunnel, protect_funnel
 from hrpipeline.disclosure.lp import TOTAL, Policy, ProtectedRelease
 from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed, is_suppressed
-from hrpipeline.errors import NotFound
+from hrpipeline.errors import NotFound, ServiceUnavailable
 from hrpipeline.extensions import db
 from hrpipeline.models import CountRecord, ReleaseCache, Upload, Zone
 from hrpipeline.services import funnel_data
@@ -288,7 +288,15 @@ def zone_release(zone: Zone, year: int) -> FunnelRelease:
         stages = stage_order([zone.code], set(inner["stage"]))
         key = f"funnel-memory:{zone.code}:{year}"
         history = _history(key, version, pol)
-        published = protect_funnel(inner, stages, pol.k, disclosure_key(), history=history)
+        try:
+            published = protect_funnel(inner, stages, pol.k, disclosure_key(), history=history)
+        except Exception as exc:  # this zone-year publishes nothing; other zones go on
+            current_app.logger.error("funnel release %s %s could not be protected: %s",
+                                     zone.code, year, exc, exc_info=True)
+            raise ServiceUnavailable(
+                f"The funnel table of {zone.code} {year} could not be protected for "
+                "publication, so nothing is shown. An administrator can find the cause in "
+                "the log.") from exc
         _remember(key, version, pol, published, (time.perf_counter() - t0) * 1000)
         return FunnelRelease(year=year, zones=[zone.code], published=published,
                              stages=stages, elapsed_ms=(time.perf_counter() - t0) * 1000)
