@@ -136,7 +136,12 @@ def retention_family(key: tuple) -> tuple:
     return (key[0], *key[2:])
 
 
-_releases = BuildOnce(32, job=_funnel_job, family=_funnel_family)
+#: Zone-year releases (and pools) kept per process. A national deployment has ~180 zones × 10
+#: years: with room for only 32, every all-zone pool rebuilt the zone releases its
+#: predecessor had evicted (bench/national.py). One zone-year release holds a few hundred
+#: published cells.
+RELEASE_CACHE_SIZE = 4096
+_releases = BuildOnce(RELEASE_CACHE_SIZE, job=_funnel_job, family=_funnel_family)
 
 
 def disclosure_key() -> bytes:
