@@ -42,6 +42,7 @@ from hrpipeline.errors import Conflict, DomainError, ServiceUnavailable, Validat
 from hrpipeline.extensions import db
 from hrpipeline.ingest.problems import ExtractInvalid, fail
 from hrpipeline.ingest.read import read_frame
+from hrpipeline.ingest.stream import Spool, StreamNotPossible, stream_funnel
 from hrpipeline.ingest.validate import Validated, check_extract
 from hrpipeline.models import (
     CountRecord,
@@ -152,13 +153,39 @@ def _import_extract(*, zone: Zone, kind: str, data: bytes, filename: str, user: 
     with _import_slot(user):
         sha256 = hashlib.sha256(data).hexdigest()
         _refuse_same_file(zone, sha256)
-        # Rows and columns are bounded while the file is read (issue 20, items 1 and 17).
-        frame = read_frame(data, filename, sheet=sheet, as_category=True,
-                           max_rows=current_app.config.get("MAX_UPLOAD_ROWS") or None)
-        validated = check_extract(frame, kind, stages=zone_stage_list(zone),
-                                  reference_date=reference_date).raise_if_invalid()
-        del frame
-        return _store(zone, validated, filename, sha256, user, replace, reference_date)
+        max_rows = current_app.config.get("MAX_UPLOAD_ROWS") or None
+        validated = None
+        if kind == "funnel" and _streamable(data, filename):
+            # A big funnel CSV is checked part by part and set aside on disk: memory is
+            # bounded by the part, whatever the file size (issue 18 item 3).
+            try:
+                validated = stream_funnel(data, filename, stages=zone_stage_list(zone),
+                                          reference_date=reference_date, max_rows=max_rows
+                                          ).raise_if_invalid()
+            except StreamNotPossible:
+                validated = None
+        if validated is None:
+            # Rows and columns are bounded while the file is read (issue 20, items 1 and 17).
+            frame = read_frame(data, filename, sheet=sheet, as_category=True,
+                               max_rows=max_rows)
+            validated = check_extract(frame, kind, stages=zone_stage_list(zone),
+                                      reference_date=reference_date).raise_if_invalid()
+            del frame
+        try:
+            return _store(zone, validated, filename, sha256, user, replace, reference_date)
+        finally:
+            if isinstance(validated.frame, Spool):
+                validated.frame.close()
+
+
+def _streamable(data: bytes, filename: str) -> bool:
+    """A CSV (not a workbook) large enough to be checked part by part."""
+    from hrpipeline.ingest import stream
+
+    name = (filename or "").lower()
+    workbook = name.endswith((".xlsx", ".xlsm", ".xls", ".ods", ".numbers")) or data.startswith(
+        (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
+    return not workbook and len(data) >= stream.STREAM_MIN_BYTES
 
 
 def store_frame(*, zone: Zone, kind: str, frame: pd.DataFrame, filename: str, sha256: str,
@@ -396,11 +423,13 @@ def _text_dates(table: Table) -> Table:
     return _TEXT_DATE_TABLES[table.name]
 
 
-def _bulk_insert(table: Table, frame: pd.DataFrame, columns: tuple[str, ...], upload_id: int,
-                 zone_id: int) -> None:
+def _bulk_insert(table: Table, frame: pd.DataFrame | Spool, columns: tuple[str, ...],
+                 upload_id: int, zone_id: int) -> None:
     connection = db.session.connection()
-    for chunk in _chunks(frame, columns):
-        write_chunk(connection, table, chunk, upload_id, zone_id)
+    parts = frame.chunks() if isinstance(frame, Spool) else (frame,)
+    for part in parts:
+        for chunk in _chunks(part, columns):
+            write_chunk(connection, table, chunk, upload_id, zone_id)
 
 
 __all__ = ["ExtractInvalid", "ImportInProgress", "import_extract", "store_frame",
