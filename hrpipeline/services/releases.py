@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from hrpipeline.disclosure.funnel import ChainMemory, PublishedFunnel, protect_funnel
@@ -311,10 +311,19 @@ def zone_release(zone: Zone, year: int) -> FunnelRelease:
 
 
 def pool_release(year: int) -> FunnelRelease:
-    """Every zone's release of a year together: the all-zone pool is their sum."""
+    """Every zone's release of a year together: the all-zone pool is their sum.
+
+    Stored in ``release_cache`` per data version once built (by the warming job), so that a
+    web process that did not build it reads its published cells instead of protecting every
+    zone-year release of the year again (180 zones: seconds, bench/national.py).
+    """
     pol = policy()
+    version = data_version()
 
     def build() -> FunnelRelease:
+        stored = _stored_pool(year, version, pol)
+        if stored is not None:
+            return stored
         zones = funnel_data.zones_with_data(year)
         if not zones:
             raise NotFound(f"No funnel data for {year}.")
@@ -323,12 +332,54 @@ def pool_release(year: int) -> FunnelRelease:
         published = PublishedFunnel(
             cells=cells, segments=[s for p in parts for s in p.published.segments], base=pol.k,
             stages=stage_order([z.code for z in zones], set(cells["stage"])))
-        return FunnelRelease(year=year, zones=[z.code for z in zones], published=published,
-                             stages=published.stages,
-                             elapsed_ms=sum(p.elapsed_ms for p in parts))
+        release = FunnelRelease(year=year, zones=[z.code for z in zones], published=published,
+                                stages=published.stages,
+                                elapsed_ms=sum(p.elapsed_ms for p in parts))
+        _store_pool(release, version, pol)
+        return release
 
-    return _releases.get((db.engine.url.render_as_string(), "pool", year, data_version(), pol,
+    return _releases.get((db.engine.url.render_as_string(), "pool", year, version, pol,
                     disclosure_key()), build)
+
+
+_POOL_COLUMNS = ("zone", "campaign", "stage", "group", "outcome")
+
+
+def _pool_key(year: int) -> str:
+    return f"funnel-pool:{year}"
+
+
+def _store_pool(release: FunnelRelease, version: str, pol: Policy) -> None:
+    """Keep the pool's published cells for this data version (older versions are dropped:
+    the pool is the sum of the zone releases, whose history is kept)."""
+    c = release.published.cells
+    rows = [[*key, None if is_suppressed(n) else int(n)] for key, n in zip(
+        c[list(_POOL_COLUMNS)].itertuples(index=False, name=None), c["n"], strict=True)]
+    payload = json.dumps({"zones": release.zones, "stages": release.stages, "rows": rows})
+    key = _pool_key(release.year)
+    try:
+        db.session.execute(delete(ReleaseCache).where(ReleaseCache.release_key == key))
+        db.session.add(ReleaseCache(release_key=key, data_version=version,
+                                    policy=_policy_key(pol), payload=payload,
+                                    elapsed_ms=release.elapsed_ms))
+        db.session.commit()
+    except IntegrityError:  # another worker stored it first
+        db.session.rollback()
+
+
+def _stored_pool(year: int, version: str, pol: Policy) -> FunnelRelease | None:
+    row = db.session.scalar(select(ReleaseCache).where(
+        ReleaseCache.release_key == _pool_key(year), ReleaseCache.data_version == version,
+        ReleaseCache.policy == _policy_key(pol)))
+    if row is None:
+        return None
+    data = json.loads(row.payload)
+    cells = pd.DataFrame([r[:-1] for r in data["rows"]], columns=list(_POOL_COLUMNS))
+    cells["n"] = pd.Series([SUPPRESSED if r[-1] is None else int(r[-1]) for r in data["rows"]],
+                           dtype=object)
+    published = PublishedFunnel(cells=cells, segments=[], base=pol.k, stages=data["stages"])
+    return FunnelRelease(year=year, zones=data["zones"], published=published,
+                         stages=data["stages"], elapsed_ms=row.elapsed_ms)
 
 
 def warm_releases() -> list[tuple[str, int, float]]:
