@@ -20,7 +20,8 @@ PostgreSQL server of ``--pg-url``, database created and dropped), measuring:
 * ``zone releases``: every zone-year release protected (what the warming job does first);
 * ``pool releases``: each year's all-zone pool (the sum of the zone releases, cached parts);
 * ``pool cold``: the newest year's pool in a process that holds no release (a web process
-  that did not run the job: it rebuilds every zone-year release of that year);
+  that did not run the job): read from ``release_cache``; ``pool rebuild``: the same with the
+  stored pool removed (every zone-year release of that year protected again);
 * ``zone page`` / ``pool page``: ``GET /funnel`` for the largest zone and for all zones,
   newest year, first (analysis not cached) and second time, through the test client;
 * with ``--retention``: the joint retention release and ``GET /retention?zone=ALL``.
@@ -226,10 +227,19 @@ def run_one(n_zones: int, years: int, url: str, retention: bool) -> dict:
         out["zone_page_again_s"] = page(zone_path)
         out["pool_page_first_s"] = page(pool_path)
         out["pool_page_again_s"] = page(pool_path)
-        # A process that did not build them: every cache empty, the pool built from scratch.
+        # A process that did not build them: every cache empty; the pool read from
+        # release_cache (stored by the process that built it), then built from scratch.
         funnel.clear_cache()
         releases.clear_cache()
         _r, out["pool_cold_s"] = _timed(lambda: releases.pool_release(newest))
+        from hrpipeline.models import ReleaseCache
+
+        db.session.execute(ReleaseCache.__table__.delete().where(
+            ReleaseCache.release_key.like("funnel-pool:%")))
+        db.session.commit()
+        funnel.clear_cache()
+        releases.clear_cache()
+        _r, out["pool_rebuild_s"] = _timed(lambda: releases.pool_release(newest))
         funnel.clear_cache()
         releases.clear_cache()
         out["zone_page_cold_s"] = page(zone_path)
@@ -273,7 +283,7 @@ def slope(xs: list[float], ys: list[float]) -> float:
         (a - mx) ** 2 for a in lx)
 
 
-STEPS = ("import_s", "zone_releases_s", "pool_releases_s", "pool_cold_s", "zone_page_first_s",
+STEPS = ("import_s", "zone_releases_s", "pool_releases_s", "pool_cold_s", "pool_rebuild_s", "zone_page_first_s",
          "zone_page_again_s", "zone_page_cold_s", "pool_page_first_s", "pool_page_again_s",
          "import_workforce_s", "retention_release_s", "retention_page_first_s",
          "retention_page_again_s")
