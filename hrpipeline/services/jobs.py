@@ -239,10 +239,16 @@ def _worker_name() -> str:
 
 def claim_next() -> int | None:
     """Claim the oldest queued job for this thread; ``None`` when there is none."""
-    with db.engine.begin() as conn:
-        _requeue_stale(conn)
+    with db.engine.connect() as conn:  # reads only while idle (no write lock on SQLite)
+        running = conn.execute(select(func.count()).where(_table.c.status == RUNNING)).scalar()
         ids = conn.execute(select(_table.c.id).where(_table.c.status == QUEUED)
                            .order_by(_table.c.id).limit(5)).scalars().all()
+    if running:
+        with db.engine.begin() as conn:
+            _requeue_stale(conn)
+        with db.engine.connect() as conn:
+            ids = conn.execute(select(_table.c.id).where(_table.c.status == QUEUED)
+                               .order_by(_table.c.id).limit(5)).scalars().all()
     for job_id in ids:
         with db.engine.begin() as conn:
             if _claim(conn, job_id, _worker_name()):
@@ -426,8 +432,8 @@ def gate(kind: str, args: dict[str, Any], cache_key: Any, previous: Callable[[],
 def record(kind: str, cache_key: Any, error: BaseException | None = None) -> None:
     """Record that ``cache_key`` was built (or failed) outside a web request: by a job, or at
     the command line. Web processes then build it from the stored result (or show why not)."""
-    if has_request_context() and _current_job.get() is None:
-        return
+    if _current_job.get() is None and _echo.get() is None:
+        return  # built in a request or an ordinary command: nothing to tell
     key = job_key(kind, cache_key)
     current = _current_job.get()
     if current is not None:
@@ -498,7 +504,7 @@ def run_rq_worker(burst: bool = False) -> None:
 def warm_all() -> None:
     """After an import: every funnel zone-year release, each year's all-zone pool, the
     retention release and the reports the briefings read, with progress."""
-    from hrpipeline.errors import NotFound
+    from hrpipeline.errors import DomainError, NotFound
     from hrpipeline.services import funnel_data, releases
 
     years = funnel_data.years_with_data()
@@ -529,6 +535,8 @@ def warm_all() -> None:
         _warm_retention()
     except NotFound:
         progress(done / total, "retention release: no workforce data")
+    except DomainError as exc:  # recorded for the pages (503 with the reason); go on
+        progress(done / total, f"retention release: not published ({exc})")
     else:
         progress(done / total, f"retention release: {time.perf_counter() - started:.1f} s")
     done += 1
