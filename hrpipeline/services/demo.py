@@ -125,6 +125,6 @@ def load_demo(seed: int = 20261124, reset: bool = False, echo=None) -> list[str]
         lines = []
     say = echo or lines.append
     say("Preparing the protected releases (the retention release takes longest):")
-    jobs.run_with_progress("warm", lambda step: say(f"  {step}"))
+    jobs.run_with_progress("warm", lambda step: say(f"  {step}"), reports=False)
     say(f"Releases prepared in {time.perf_counter() - started:.1f} s")
     return lines

@@ -501,9 +501,11 @@ def run_rq_worker(burst: bool = False) -> None:
 
 
 @handler("warm")
-def warm_all() -> None:
+def warm_all(reports: bool = True) -> None:
     """After an import: every funnel zone-year release, each year's all-zone pool, the
-    retention release and the reports the briefings read, with progress."""
+    retention release and (``reports``) the retention reports the pages and briefings read,
+    with progress. The reports live in the process's memory only: a command (``flask demo``)
+    leaves them out."""
     from hrpipeline.errors import DomainError, NotFound
     from hrpipeline.services import funnel_data, releases
 
@@ -531,6 +533,7 @@ def warm_all() -> None:
             progress(done / total, f"all-zone funnel release {year}: failed ({exc})")
         done += 1
     started = time.perf_counter()
+    progress(done / total, "retention release: protecting (the longest step) …")
     try:
         _warm_retention()
     except NotFound:
@@ -540,7 +543,7 @@ def warm_all() -> None:
     else:
         progress(done / total, f"retention release: {time.perf_counter() - started:.1f} s")
     done += 1
-    if current_app.config.get("JOB_WARM_BRIEFINGS", True):
+    if reports and current_app.config.get("JOB_WARM_BRIEFINGS", True):
         started = time.perf_counter()
         n = _warm_briefing_reports()
         progress(done / total, f"retention reports for briefings ({n}): "
