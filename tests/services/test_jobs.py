@@ -281,3 +281,53 @@ def test_warming_after_an_import_covers_the_pages(app, client, zones, make_user)
     assert [r.kind for r in _rows()] == ["warm"]
     assert jobs.work() == 1 and jobs.get(warm.id).status == jobs.DONE
     assert client.get("/retention?zone=ANT").status_code == 200
+
+
+def test_the_worker_loop_runs_queued_jobs_until_stopped(app):
+    import threading
+
+    job = jobs.enqueue("test_record", "loop", n=3)
+    stop = threading.Event()
+    thread = threading.Thread(target=jobs._loop, args=(app, stop), daemon=True)
+    thread.start()
+    try:
+        for _ in range(600):  # a bound on the wait, not a timing assertion
+            if jobs.get(job.id).status == jobs.DONE:
+                break
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        jobs._wake.set()
+        thread.join(timeout=60)
+    assert jobs.get(job.id).status == jobs.DONE and CALLS == [("test_record", {"n": 3})]
+    assert not thread.is_alive()
+
+
+@pytest.mark.app_config(JOB_WORKER_THREAD=True)
+def test_one_worker_thread_per_process_is_started_at_the_first_request(app, client,
+                                                                       monkeypatch):
+    import threading
+
+    started: list[object] = []
+    release = threading.Event()
+
+    def fake_loop(the_app, stop=None):
+        started.append(the_app)
+        release.wait(60)
+
+    monkeypatch.setattr(jobs, "_loop", fake_loop)
+    monkeypatch.setattr(jobs, "_threads", {})
+    try:
+        client.get("/login")
+        client.get("/login")
+        jobs.ensure_worker_thread()
+        assert len(started) == 1 and started[0] is app
+    finally:
+        release.set()
+
+
+@pytest.mark.app_config(JOB_QUEUE="eager", JOB_WORKER_THREAD=True)
+def test_no_worker_thread_outside_the_database_queue(app, client, monkeypatch):
+    monkeypatch.setattr(jobs, "_threads", {})
+    client.get("/login")
+    assert jobs._threads == {}
