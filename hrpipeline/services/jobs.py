@@ -354,9 +354,8 @@ def ensure_worker_thread() -> None:
 
 def init_app(app) -> None:
     @app.before_request
-    def _start_worker() -> None:
-        if not app.config.get("TESTING") or app.config.get("JOB_WORKER_THREAD"):
-            ensure_worker_thread()
+    def _start_worker() -> None:  # at the first request: after gunicorn has forked
+        ensure_worker_thread()
 
     # The previous version of a page's figures, shown while the new one is prepared, carries
     # a notice with the flashed messages of the base template.
