@@ -64,7 +64,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "JOB_QUEUE": "database",
         "JOB_QUEUE_NAME": "hrpipeline",
         "JOB_WORKER_THREAD": True,  # the embedded worker thread of each web process
-        "JOB_DEFER": None,  # None: hand protection runs to jobs whenever a worker runs them
+        "JOB_DEFER": None,  # None: web requests hand protection runs to jobs (not when eager)
         "JOB_POLL_SECONDS": 2.0,
         "JOB_STALE_SECONDS": 900,  # a running job without a heartbeat this long is re-queued
         "JOB_MAX_ATTEMPTS": 3,

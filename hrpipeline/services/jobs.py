@@ -134,18 +134,16 @@ def backend() -> str:
 def deferring() -> bool:
     """Whether this call may hand a protection run to a job instead of running it.
 
-    Only inside a web request, never inside a job, and only when something will run the job:
-    Redis workers, the embedded worker thread, or ``JOB_DEFER`` set explicitly (tests that
-    run the queue by hand with :func:`work`).
+    Only inside a web request, never inside a job, and not in eager mode (the job would run
+    here anyway). ``JOB_DEFER`` overrides (the tests switch it off, and on where they run the
+    queue by hand with :func:`work`).
     """
     if not has_request_context() or _current_job.get() is not None:
         return False
     forced = current_app.config.get("JOB_DEFER")
     if forced is not None:
         return bool(forced)
-    mode = backend()
-    return mode == "redis" or (mode == "database" and bool(
-        current_app.config.get("JOB_WORKER_THREAD", True)))
+    return backend() != "eager"
 
 
 # --- the table ---------------------------------------------------------------------------
