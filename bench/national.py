@@ -39,7 +39,6 @@ import json
 import math
 import os
 import pathlib
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 GROUPS = ("belgian_origin", "eu_background", "non_eu_background", "unknown")
 GROUP_P = (0.62, 0.12, 0.18, 0.08)
@@ -123,7 +123,9 @@ def workforce_frame(rng, code: str, officers: int, years: int):
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from ingest import peak_rss_mb  # VmHWM: ru_maxrss carries the parent's peak over
+
+    return peak_rss_mb()
 
 
 def _timed(fn):

@@ -6,7 +6,7 @@ that campaign / a workforce snapshot") and the insert are serialised per zone: t
 transaction first locks the zone's row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a
 no-op write that takes the database's single write lock), so two near-identical files sent at
 once cannot both pass the check (issue 20, item 2). Records are written in bulk: SQLAlchemy Core
-``insert()`` executemany in chunks on SQLite, ``COPY … FROM STDIN`` through psycopg 3 on the
+the driver's executemany of tuples in chunks on SQLite, ``COPY … FROM STDIN`` through psycopg 3 on the
 session's own connection on PostgreSQL (so the COPY is inside the same transaction). No
 per-row ORM objects are created.
 """
@@ -19,18 +19,14 @@ import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
 from flask import current_app
 from sqlalchemy import (
-    Column,
-    Date,
-    MetaData,
-    String,
     Table,
     delete,
-    insert,
     select,
     update,
 )
@@ -400,27 +396,13 @@ def write_chunk(connection, table: Table, chunk: pd.DataFrame, upload_id: int,
                 copy.write(buffer.getvalue())
         return
     lists = [_python_values(chunk, c) for c in columns]
-    keys = ["upload_id", "zone_id", *columns]
-    records = [dict(zip(keys, (upload_id, zone_id, *row), strict=True))
-               for row in zip(*lists, strict=True)]
-    connection.execute(insert(_text_dates(table)), records)
-
-
-_TEXT_DATE_TABLES: dict[str, Table] = {}
-
-
-def _text_dates(table: Table) -> Table:
-    """``table`` with its DATE columns typed as text, for SQLite executemany.
-
-    SQLite has no date type: SQLAlchemy stores ``Date`` as ``YYYY-MM-DD`` text after a
-    per-value Python conversion; passing the ISO text directly stores the same bytes without
-    that per-row cost.
-    """
-    if table.name not in _TEXT_DATE_TABLES:
-        columns = [Column(c.name, String if isinstance(c.type, Date) else c.type)
-                   for c in table.columns if c.name != "id"]
-        _TEXT_DATE_TABLES[table.name] = Table(table.name, MetaData(), *columns)
-    return _TEXT_DATE_TABLES[table.name]
+    names = ", ".join(f'"{c}"' for c in ("upload_id", "zone_id", *columns))
+    marks = ", ".join("?" * (len(columns) + 2))
+    # Tuples straight to sqlite3's executemany (a dict per row through SQLAlchemy's insert
+    # cost about as much again as the validation); dates are ISO text, as SQLAlchemy stores
+    # them in SQLite.
+    rows = list(zip(repeat(upload_id), repeat(zone_id), *lists))
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
 
 
 def _bulk_insert(table: Table, frame: pd.DataFrame | Spool, columns: tuple[str, ...],
