@@ -9,8 +9,9 @@ Utility, on the demo data, as an all-zone reader sees it (the service's own repo
   the share that publishes a decision pass rate (ANT 2024, GNT 2024, the ALL 2024 pool);
   of the focal comparisons with ≥ 20 true decisions on both sides, the share that publishes
   an impact ratio and a tier (and the share whose tier is not GREY);
-* retention: of the yearly turnover rates (zone × group × year) on a true average headcount
-  ≥ 20, the share published;
+* retention: of the yearly turnover rates (zone × group × full year) on a true average
+  headcount ≥ 20, the share published and their mean absolute error; the error of the 12- and
+  24-month attrition of the published life tables;
 * accuracy: mean absolute error of the published pass rates against the true ones.
 
 Speed: protecting a zone-year release and the all-zone year release (median of --repeat),
@@ -28,12 +29,54 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
 from bench.briefing import timed  # noqa: E402  (median of repeated runs)
 from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.disclosure.funnel import protect_funnel  # noqa: E402
-from hrpipeline.domain import DEFAULT_STAGES, KNOWN_BACKGROUNDS  # noqa: E402
+from hrpipeline.domain import BACKGROUNDS, DEFAULT_STAGES, KNOWN_BACKGROUNDS, OUTCOMES  # noqa: E402
 
 MIN_N = 20
+GROUP_SHARES = (0.70, 0.10, 0.15, 0.05)
+#: P(passed), P(withdrew), P(pending) per stage; the rest fail.
+STAGE_PROBS = {
+    "application": (0.85, 0.05, 0.0),
+    "cognitive_test": (0.35, 0.05, 0.0),
+    "personality_test": (0.45, 0.04, 0.0),
+    "physical_test": (0.75, 0.05, 0.0),
+    "interview": (0.6, 0.05, 0.02),
+    "medical": (0.9, 0.02, 0.03),
+    "screening": (0.9, 0.02, 0.03),
+    "academy": (0.85, 0.05, 0.05),
+    "appointed": (1.0, 0.0, 0.0),
+}
+DIMS = ["zone", "campaign", "stage", "group", "outcome"]
+
+
+def synthetic_funnel(zones: list[str], campaigns: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for zone in zones:
+        for c in range(1, campaigns + 1):
+            applicants = rng.integers(200, 450)
+            entering = rng.multinomial(applicants, GROUP_SHARES)
+            for stage in DEFAULT_STAGES:
+                p_pass, p_wd, p_pend = STAGE_PROBS[stage]
+                nxt = np.zeros(len(BACKGROUNDS), dtype=int)
+                for gi, group in enumerate(BACKGROUNDS):
+                    # Minority groups fail the written tests a little more often (a gap to find).
+                    adj = 0.85 if gi in (1, 2) and stage in ("cognitive_test", "interview") else 1.0
+                    pp = p_pass * adj
+                    probs = [pp, max(0.0, 1 - pp - p_wd - p_pend), p_wd, p_pend]
+                    counts = rng.multinomial(entering[gi], probs)
+                    for outcome, n in zip(OUTCOMES, counts, strict=True):
+                        rows.append((zone, f"{zone}-{c}", stage, group, outcome, int(n)))
+                    nxt[gi] = counts[0]
+                entering = nxt
+    return pd.DataFrame(rows, columns=[*DIMS, "n"])
+
+
 
 
 def _true_rows(counts):
@@ -93,12 +136,22 @@ def funnel_utility(zone: str, year: int) -> dict[str, float]:
 
 
 def retention_utility() -> dict[str, float]:
+    """Yearly turnover rates (zone × group × full year) on a true average headcount >= 20:
+    the share published and the mean absolute error of the published rates against the true
+    CIPD rate; and the 12- and 24-month attrition of each zone × group life table against the
+    same life table on the true counts."""
     from hrpipeline.services import retention as R
     from hrpipeline.services.scope import OPERATOR
 
-    data = R.load_workforce()
+    release = R.get_release()
+    data = release.data
     frame = data.frame
+    true_leaves = release.protected.leaves.copy()
+    true_leaves["published"] = true_leaves["n"]
+    true_leaves["start"] = true_leaves["cohort"].map(
+        lambda c: 0 if c == R.PRE_WINDOW else int(c))
     eligible = published = 0
+    errors, attrition_errors = [], []
     for zone in sorted(frame["zone"].unique()):
         report = R.retention_report(OPERATOR, zone)
         mine = frame[frame["zone"] == zone]
@@ -106,22 +159,44 @@ def retention_utility() -> dict[str, float]:
             if row["group"] == "all" or "annual average" in str(row["period"]):
                 continue
             p = next((p for p in R.periods(data.release_date) if p.label == row["period"]), None)
-            if p is None:
+            if p is None or p.months != 12.0:
                 continue
-            g = mine[mine["group"] == row["group"]] if "group" in mine else mine[
-                mine["migration_background"] == row["group"]]
+            g = mine[mine["migration_background"] == row["group"]]
             start = int(R._in_service(g, p.start - R.pd.Timedelta(days=1)).sum())
             end = int(R._in_service(g, p.end).sum())
             if (start + end) / 2 < MIN_N:
                 continue
             eligible += 1
-            published += not is_suppressed(row["turnover"]) and row["turnover"] is not None
-    return {"rates": eligible, "published": published / eligible if eligible else float("nan")}
+            shown = not is_suppressed(row["turnover"]) and row["turnover"] is not None
+            published += shown
+            if shown:
+                left = int(g["exit_date"].between(p.start, p.end).sum())
+                errors.append(abs(row["turnover"] - left / ((start + end) / 2)) * 100)
+        truth = R._life_tables(_TrueRelease(release, true_leaves), zone, report.groups,
+                               release.policy)
+        for s in report.km_summary:
+            rows = {int(r.end): r for r in truth.get(s["group"], [])}
+            for months, key in ((12, "attrition_12m"), (24, "attrition_24m")):
+                if s[key] is not None and months in rows:
+                    attrition_errors.append(abs(s[key] - (1 - rows[months].survival)) * 100)
+    return {"rates": eligible, "published": published / eligible if eligible else float("nan"),
+            "mae_points": statistics.mean(errors) if errors else float("nan"),
+            "attrition_mae_points": (statistics.mean(attrition_errors) if attrition_errors
+                                     else float("nan")),
+            "attrition_n": len(attrition_errors)}
+
+
+class _TrueRelease:
+    """The release with its true leaf counts in place of the published ones (bench only)."""
+
+    def __init__(self, release, leaves):
+        self.data, self.leaves = release.data, leaves
+
+    def zone_leaves(self, zone):
+        return self.leaves if zone is None else self.leaves[self.leaves["zone"] == zone]
 
 
 def scaling(repeat: int) -> list[tuple[int, int, float]]:
-    from bench.suppression import synthetic_funnel
-
     out = []
     for n_zones in (5, 20, 60, 180):
         zones = [f"Z{i:03d}" for i in range(n_zones)]
@@ -167,7 +242,9 @@ def main() -> None:
                   f" (not GREY: {u['tiers_not_grey']:.1%})")
         r = retention_utility()
         print(f"retention: yearly turnover rates published {r['published']:6.1%} of "
-              f"{r['rates']} (zone x group x year, average headcount >= {MIN_N})")
+              f"{r['rates']} (zone x group x year, average headcount >= {MIN_N}); mean abs "
+              f"error {r['mae_points']:.2f} points; 12/24-month attrition of {r['attrition_n']}"
+              f" life tables: mean abs error {r['attrition_mae_points']:.2f} points")
 
         print("== speed ==")
         ant = Zone.query.filter_by(code="ANT").one()
@@ -185,6 +262,14 @@ def main() -> None:
               f"(protect alone {rel.elapsed_ms:.1f} ms incl. read)")
         t, rel = timed(all_zones, args.repeat)
         print(f"all-zone release {args.year} ({len(rel.zones)} zones):      {t * 1000:8.1f} ms")
+        from hrpipeline.services import retention as R
+
+        def retention_release():
+            R.clear_cache()
+            return R.get_release()
+
+        t, _ = timed(retention_release, args.repeat)
+        print(f"retention release, all zones (read + protect): {t * 1000:8.1f} ms")
     print("== growth with the number of zones (synthetic, 3 campaigns x 9 stages x 4 groups) ==")
     for n_zones, cells, t in scaling(args.repeat):
         print(f"{n_zones:4d} zones, {cells:7d} cells: protect {t * 1000:9.1f} ms")

@@ -5,10 +5,12 @@ Pure (no flask, sqlalchemy or matplotlib; a test enforces it). Modules:
 * ``values``   the hidden value ``SUPPRESSED``, its symbol and JSON form, the source-marker parser;
 * ``policy``   the deployment's settings (k, minimum denominator);
 * ``rounding`` cell-key random rounding to base k (stable across tables and versions);
-* ``funnel``   the funnel release: counts re-parametrised as independent flows, each rounded,
-               every published count an exact sum of them (``docs/disclosure-control.md``);
+* ``funnel``   the funnel release: per zone, campaign and group one chain of counts whose suffix
+               sums are rounded systematically; every published count a sum of them;
+* ``retention`` the retention release: one such chain per zone, group and hire cohort;
+* ``audit``    the integer-programming audit of a chain across release versions;
+* ``tables``   tables whose cells are sums of published counts (year, pool, pilots);
 * ``gates``    derived statistics of published values (sums, rates, ratios, p bands);
-* ``lp``       cell suppression with a linear-programming audit (retention and pilot tables).
 """
 
 from hrpipeline.disclosure.gates import (

@@ -15,8 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from hrpipeline.disclosure.lp import TOTAL
 from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed
+
+#: A summed dimension in a cell key (one key names level and cell at once).
+TOTAL = "__all__"
 
 
 @dataclass

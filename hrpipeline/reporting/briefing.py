@@ -1,7 +1,7 @@
 """Leadership briefing: content model and renderers (PDF with reportlab, HTML with Jinja2).
 
 The lead's service fills a ``Briefing`` with numbers that have ALREADY passed the suppression
-gate; values may be ``SUPPRESSED`` (from ``hrpipeline.disclosure.lp``). This module only
+gate; values may be ``SUPPRESSED`` (from ``hrpipeline.disclosure``). This module only
 formats and lays out: every hidden value prints as the one symbol ``x`` (never 0, never blank),
 with the legend "x = hidden to protect privacy" on every page. A true zero prints as ``0``.
 ``None`` means "not available" and prints as an en dash.

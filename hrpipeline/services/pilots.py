@@ -6,9 +6,8 @@ zone x period model with estimated extra variation, see ``docs/pilots-and-briefi
 publishes:
 
 * the eight arm × phase × group cells (successes, failures, decisions) and the per-period
-  counts behind the gap chart (dims ``arm, phase, period, group, outcome``): for decision
-  pilots sums of the funnel's published cells, for retention pilots protected together by
-  ``disclosure.lp.protect`` (the phase cells are the period cells' margins);
+  counts behind the gap chart (dims ``arm, phase, period, group, outcome``): sums of the
+  funnel's or the retention release's published cells;
 * rates via ``gate_rate`` and gaps only when both rates are published;
 * the DiD estimate, its CI, the percentage-point effect and the before/after gap changes,
   rounded (2 decimals on the log-odds scale, 1 decimal in points), only when no count behind
@@ -17,21 +16,17 @@ publishes:
 Differencing against the other pages (docs/disclosure-control.md): a decision pilot counts
 funnel cells (zone, campaign, group, passed / failed at the target stage; withdrawals and
 pending excluded on both sides), and ``decision_counts`` reads them from the zones' protected
-funnel releases (rounded counts). Every decision pilot cell is therefore a sum of numbers the
-funnel pages publish: it is published whole (``disclosure.tables.SummedTable``) and adds
-nothing, and the verdict is computed from those published counts. A retention row (zone, hire
-year, group, stayed / left within 12 months) is in the retention page's first-year cohort
-table for hire years inside the retention window ("known" or "hidden" there) or nowhere
-("private": cohorts hired before the window); a retention pilot cell is published only when it
-is a sum of numbers that page publishes, hidden (with every margin holding it) when it holds a
-row that page hides, and private cells go through ``protect`` with the known rows as constants
-(``_conservative``).
+funnel releases (rounded counts); a retention pilot counts the retention page's first-year
+cohort cells (zone, hire year, group, stayed / left within 12 months), read from the retention
+release (rounded counts). Every pilot cell is therefore a sum of numbers the funnel or
+retention pages publish: it is published whole (``disclosure.tables.SummedTable``) and adds
+nothing, and the verdict is computed from those published counts.
 
 Periods: for decision pilots the campaign (ordered by the date of its first decision at the
 targeted stage, not by label), "after" when that date falls on or after the start date; for
 retention pilots the hire year, "after" from the first full hire year on or after the start
-date, success = still in service 12 months after hire (officers whose 12 months are not over
-on the extract's reference date are left out).
+date, success = still in service 12 months after hire (any exit type; cohorts whose 12 months
+are not over by the release's reference date are left out).
 """
 
 from __future__ import annotations
@@ -44,17 +39,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from hrpipeline.analysis import pilot as P
-from hrpipeline.disclosure.lp import (
-    SUPPRESSED,
-    TOTAL,
-    gate_p,
-    gate_rate,
-    is_suppressed,
-    protect,
-)
+from hrpipeline.disclosure import SUPPRESSED, gate_p, gate_rate, is_suppressed
 from hrpipeline.disclosure.tables import SummedTable
 from hrpipeline.domain import BACKGROUNDS, DEFAULT_STAGES
 from hrpipeline.errors import Forbidden, NotFound, ValidationFailed
@@ -65,7 +53,6 @@ from hrpipeline.models import (
     Pilot,
     Upload,
     User,
-    WorkforceRecord,
     Zone,
     pilot_zones,
 )
@@ -90,11 +77,6 @@ LEVELS = (
     ("arm", "phase", "group", "outcome"),
     ("arm", "phase", "group"),
 )
-#: Retention pilots look at exits in the first 12 months after hire.
-FOLLOW_UP_DAYS = 365
-#: Retirement in the first year is not what a retention pilot is about.
-RETENTION_EXIT_TYPES = ("voluntary", "involuntary", "mobility", "other")
-
 #: Text key (not a verdict code: the verdict stays ``too_few``) for "too few zones to tell".
 TOO_FEW_ZONES = "too_few_zones"
 
@@ -466,58 +448,23 @@ def _after_all(frame: pd.DataFrame) -> str:
 
 
 def retention_counts(info: PilotInfo) -> tuple[pd.DataFrame, Any]:
-    """``zone, period (hire year), group, stayed, left`` within 12 months of hire."""
+    """``zone, period (hire year), group, stayed, left`` within 12 months of hire, as the
+    retention page's first-year cohort table publishes them.
+
+    Read from the retention release (``services.retention.first_year_cells``): every cell is a
+    sum of published (rounded) leaves, so the pilot adds nothing to what that page shows, and
+    its verdict is computed from published counts. Cohorts hired before the retention window
+    and cohorts not yet followed 12 months are not in that table and not in the pilot.
+    """
+    from hrpipeline.services.retention import first_year_cells
+
     codes = [*info.zones, *info.comparison_zones]
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        days = WorkforceRecord.exit_date - WorkforceRecord.hire_date
-    else:
-        days = func.julianday(WorkforceRecord.exit_date) - func.julianday(WorkforceRecord.hire_date)
-    left = case(
-        (WorkforceRecord.exit_date.is_not(None)
-         & WorkforceRecord.exit_type.in_(RETENTION_EXIT_TYPES)
-         & (days < FOLLOW_UP_DAYS), 1),
-        else_=0,
-    )
-    reference = db.session.scalar(
-        select(func.min(Upload.reference_date))
-        .join(Zone, Zone.id == Upload.zone_id)
-        .where(Zone.code.in_(codes), Upload.kind == "workforce", Upload.status == "stored")
-    ) or dt.date.today()
-    cutoff = reference - dt.timedelta(days=FOLLOW_UP_DAYS)
-    year = func.extract("year", WorkforceRecord.hire_date)
-    # Stored extracts of one zone may overlap: as on the retention page
-    # (``services.retention.load_workforce``), the newest upload wins per officer, so an
-    # officer in two extracts is counted once, with the newest exit data.
-    newest = (
-        select(WorkforceRecord.zone_id, WorkforceRecord.officer_ref,
-               func.max(WorkforceRecord.upload_id).label("upload_id"))
-        .group_by(WorkforceRecord.zone_id, WorkforceRecord.officer_ref)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Zone.code, year, WorkforceRecord.migration_background, left, func.count())
-        .join(Zone, Zone.id == WorkforceRecord.zone_id)
-        .join(newest, (newest.c.zone_id == WorkforceRecord.zone_id)
-              & (newest.c.officer_ref == WorkforceRecord.officer_ref)
-              & (newest.c.upload_id == WorkforceRecord.upload_id))
-        .where(Zone.code.in_(codes), WorkforceRecord.hire_date <= cutoff)
-        .group_by(Zone.code, year, WorkforceRecord.migration_background, left)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["zone", "period", "group", "left", "n"])
     start = info.start_date.year + (0 if (info.start_date.month, info.start_date.day) == (1, 1)
                                     else 1)
-    if frame.empty:
-        return pd.DataFrame(columns=["zone", "period", "group", "stayed", "left"]), start
-    frame["period"] = frame["period"].astype(int)
-    frame["outcome"] = frame["left"].map({1: "left", 0: "stayed"})
-    wide = frame.pivot_table(index=["zone", "period", "group"], columns="outcome", values="n",
-                             aggfunc="sum", fill_value=0).reset_index()
-    for col in ("stayed", "left"):
-        if col not in wide:
-            wide[col] = 0
-    return wide[["zone", "period", "group", "stayed", "left"]].astype(
-        {"stayed": int, "left": int}), start
+    rows = [(zone, cohort, group, hires - left, left)
+            for (zone, cohort, group), (hires, left) in first_year_cells(codes).items()]
+    frame = pd.DataFrame(rows, columns=["zone", "period", "group", "stayed", "left"])
+    return frame.astype({"period": int, "stayed": int, "left": int}), start
 
 
 # --- the evaluation --------------------------------------------------------------------------
@@ -630,87 +577,6 @@ def _outcome_names(outcome: str) -> tuple[str, str]:
     return ("passed", "not_passed") if outcome == P.DECISION else ("stayed", "left")
 
 
-# --- what the other pages publish about the same people --------------------------------------
-#
-# A pilot cell adds up zone-level rows (zone, period, group, outcome). The funnel release of each
-# zone and campaign year publishes the same decision rows (campaign cell at the target stage;
-# "not_passed" is the funnel's "failed", withdrawals excluded on both sides), and the retention
-# page publishes each zone's first-year cohort table (hires and leavers within 12 months per hire
-# year and group). Each zone-level row is therefore *known* (the other page publishes it, with
-# the same value), *hidden* (the other page covers it but hides it, or publishes a different
-# value) or *private* (no other page publishes it: retention cohorts hired before the retention
-# window). See the module docstring for the rule built on this.
-
-_DERIVABLE, _HIDDEN, _PRIVATE = "derivable", "hidden", "private"
-
-
-def first_year_cells(codes: list[str], pol) -> dict[tuple[str, int, str], tuple[Any, Any]]:
-    """The retention page's first-year cohort table per zone, as published.
-
-    ``{(zone, hire year, group): (hires, left within 12 months)}``, each a count or
-    ``SUPPRESSED`` (primary rule, then the page's ``_gate_first_year``). Same definitions as ``services.retention``
-    (``_survival_part`` → ``survival.first_year_attrition``): newest extract per officer, hires
-    inside the retention window, any exit within 12 months of hire by the zone's reference date.
-    """
-    from hrpipeline.analysis import survival
-    from hrpipeline.services import retention
-
-    try:
-        release = retention.get_release()
-    except NotFound:
-        return {}
-    data = release.data
-    out: dict[tuple[str, int, str], tuple[Any, Any]] = {}
-    for code in codes:
-        if code not in data.reference_dates:
-            continue
-        wf = data.frame[data.frame["zone"] == code]
-        if wf.empty:
-            continue
-        try:
-            surv = survival.prepare_survival_data(wf, reference_date=data.reference_dates[code],
-                                                  window_start=retention.WINDOW_START)
-        except ValueError:  # inconsistent dates: the retention page cannot show this zone
-            continue
-        hires = surv[surv["entry"] == 0]
-        frame = pd.DataFrame({"cohort": hires["hire_date"].dt.year, "group": hires[survival.GROUP],
-                              "exit": (hires["duration"] <= 12.0) & hires["event"]})
-        rows = []
-        for (cohort, group), sub in frame.groupby(["cohort", "group"]):
-            n, exits = len(sub), int(sub["exit"].sum())
-            hidden = [SUPPRESSED if 1 <= v < pol.k else v for v in (n, exits)]
-            rows.append({"cohort": int(cohort), "group": str(group), "hires": hidden[0],
-                         "exits_12m": hidden[1], "attrition": None})
-        # The page's second gate (hires against headcounts and leavers): the same call.
-        retention._gate_first_year(release, code, rows, pol)
-        for r in rows:
-            out[(code, r["cohort"], r["group"])] = (r["hires"], r["exits_12m"])
-    return out
-
-
-class _FirstYearKnowledge:
-    """What the retention page's first-year cohort table publishes about a retention pilot."""
-
-    def __init__(self, rows: pd.DataFrame, pol):
-        self.cells = first_year_cells(sorted(set(rows["zone"])), pol)
-
-    def block(self, row) -> tuple | None:
-        key = (row.zone, int(row.period), row.group)
-        return key if key in self.cells else None  # None: private (not published elsewhere)
-
-    def row_known(self, row) -> bool:
-        hires, exits = self.cells[self.block(row)]
-        if row.outcome == "left":
-            return not is_suppressed(exits) and exits == row.n
-        return not any_hidden(hires, exits) and hires - exits == row.n
-
-    def block_known(self, block: tuple, rows: list) -> bool:
-        """Stayers plus leavers of one zone, cohort and group are its published hires."""
-        hires = self.cells[block][0]
-        return (len({r.outcome for r in rows}) == 2 and not is_suppressed(hires)
-                and hires == sum(int(r.n) for r in rows))
-
-
 def _zone_rows(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str) -> pd.DataFrame:
     """The pilot table before summing zones: one row per zone, period, group and outcome."""
     s_col, f_col = _outcome_names(outcome)
@@ -731,40 +597,6 @@ def _zone_rows(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str
     return long
 
 
-def _plan(rows: pd.DataFrame, knowledge) -> dict[tuple, str]:
-    """Every cell key of the pilot table (all LEVELS) → derivable / hidden / private.
-
-    * derivable: every block of zone rows in it is published elsewhere (row by row, or as a
-      block total), so the cell is a sum of published numbers;
-    * hidden: some block in it is covered elsewhere but not published there (or with another
-      value), or it needs a block total next to a private part: the cell must be hidden;
-    * private: the rest is private rows and rows published elsewhere one by one.
-    """
-    recs = list(rows.itertuples(index=False))
-    blocks = [knowledge.block(r) for r in recs]
-    known = [blocks[i] is not None and knowledge.row_known(r) for i, r in enumerate(recs)]
-    plan: dict[tuple, str] = {}
-    for level in LEVELS:
-        members: dict[tuple, list[int]] = {}
-        for i, r in enumerate(recs):
-            key = tuple(getattr(r, d) if d in level else TOTAL for d in DIMS)
-            members.setdefault(key, []).append(i)
-        for key, idx in members.items():
-            by_block: dict[Any, list[int]] = {}
-            for i in idx:
-                by_block.setdefault(blocks[i], []).append(i)
-            private = None in by_block
-            status = _PRIVATE if private else _DERIVABLE
-            for block, part in by_block.items():
-                if block is None or all(known[i] for i in part):
-                    continue
-                if private or not knowledge.block_known(block, [recs[i] for i in part]):
-                    status = _HIDDEN
-                    break
-            plan[key] = status
-    return plan
-
-
 def _sum_cells(rows: pd.DataFrame) -> pd.DataFrame:
     inner = rows.groupby(list(DIMS), as_index=False)["n"].sum()
     inner["n"] = inner["n"].astype(int)
@@ -778,72 +610,16 @@ def _protect(counts: pd.DataFrame, definition: P.PilotDefinition, outcome: str, 
     Decision pilots count funnel cells at the target stage, and ``decision_counts`` reads them
     from the funnel's protected release (rounded counts): every pilot cell is a sum of numbers
     the funnel page publishes, so it is published whole (``SummedTable``) and adds nothing.
-    Retention pilots keep the conservative rule against the retention page's first-year table.
+    Retention pilots read the retention release's first-year cohort counts the same way.
     """
     rows = _zone_rows(counts, definition, outcome)
     if rows.empty:
         return None
-    if outcome == P.DECISION:
-        return SummedTable.build(_sum_cells(rows), DIMS, LEVELS)
-    return _conservative(rows, _FirstYearKnowledge(rows, pol), pol)
+    return SummedTable.build(_sum_cells(rows), DIMS, LEVELS)
 
 
 def _n_published(protected) -> int:
     return sum(not is_suppressed(v) for v in protected.cells["published_value"])
-
-
-def _conservative(rows: pd.DataFrame, knowledge, pol):
-    """Derivable cells are published (``protect`` still applies the primary rule), hidden cells
-    are force-hidden, private cells are decided by ``protect`` on the private part alone (rows
-    published elsewhere are constants the attacker knows, so they may not serve as secondary
-    suppressions), and hidden margins that are sums of published cells are published.
-    """
-    plan = _plan(rows, knowledge)
-    hide = {key for key, status in plan.items() if status == _HIDDEN}
-    private = {key for key, status in plan.items() if status == _PRIVATE}
-    if private:
-        # The private audit: zone rows published elsewhere are constants (left out); every
-        # cell that is not private is hidden there, so only private cells are decided.
-        key = [tuple(getattr(r, d) for d in DIMS) for r in rows.itertuples(index=False)]
-        residual = rows[[(k in private or k in hide)
-                         and (knowledge.block(r) is None or not knowledge.row_known(r))
-                         for k, r in zip(key, rows.itertuples(index=False), strict=True)]]
-        if not residual.empty:
-            part = protect(_sum_cells(residual), DIMS, LEVELS, pol,
-                           force_hidden=[k for k, st in plan.items() if st != _PRIVATE])
-            hide |= set(part.hidden_keys()) & private
-    hide -= _sums_of_published(plan, hide)
-    return protect(_sum_cells(rows), DIMS, LEVELS, pol, force_hidden=hide)
-
-
-def _sums_of_published(keys, hidden: set) -> set:
-    """Hidden margins that are the sum of published cells one level down.
-
-    Publishing them adds nothing (anyone can add those cells up), and hiding them would make
-    ``protect`` hide more to put an interval around a number that is known anyway.
-    """
-    keys = list(keys)
-
-    def level(key):
-        return tuple(d for d, v in zip(DIMS, key, strict=True) if v != TOTAL)
-
-    children: dict[tuple, list[tuple]] = {}
-    for key in keys:
-        lev = level(key)
-        for parent in LEVELS:
-            if set(parent) < set(lev) and len(lev) == len(parent) + 1:
-                proj = tuple(v if d in parent else TOTAL for d, v in zip(DIMS, key, strict=True))
-                children.setdefault((proj, parent, lev), []).append(key)
-    out: set = set()
-    changed = True
-    while changed:
-        changed = False
-        for (proj, _parent, _lev), kids in children.items():
-            if proj in hidden and proj not in out and not any(
-                    k in hidden and k not in out for k in kids):
-                out.add(proj)
-                changed = True
-    return out
 
 
 def _value(protected, level: tuple[str, ...], **key: Any) -> Any:

@@ -1,7 +1,7 @@
 """Helpers that turn raw statistics into published values (int / float / str or SUPPRESSED).
 
 Every service builds its output through these, so that the rules of
-``hrpipeline.disclosure.lp`` are applied the same way everywhere.
+``hrpipeline.disclosure`` are applied the same way everywhere.
 """
 
 from __future__ import annotations
@@ -13,13 +13,7 @@ from typing import Any
 from flask import current_app
 
 from hrpipeline import csvsafe
-from hrpipeline.disclosure.lp import (
-    SUPPRESSED,
-    SYMBOL,
-    Policy,
-    is_suppressed,
-    json_value,
-)
+from hrpipeline.disclosure import SUPPRESSED, SYMBOL, Policy, is_suppressed, json_value
 
 
 def policy() -> Policy:

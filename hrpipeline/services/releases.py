@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from hrpipeline.disclosure.funnel import ChainMemory, PublishedFunnel, protect_funnel
-from hrpipeline.disclosure.lp import TOTAL, Policy, ProtectedRelease
+from hrpipeline.disclosure.policy import Policy
 from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed, is_suppressed
 from hrpipeline.errors import NotFound, ServiceUnavailable
 from hrpipeline.extensions import db
@@ -394,62 +394,6 @@ def warm_releases() -> list[tuple[str, int, float]]:
 
 def clear_cache() -> None:
     _releases.clear()
-
-
-# --- tables protected by cell suppression (retention) ----------------------------------------
-
-
-class PublishedCells:
-    """The published values of a protected release: what reports may read.
-
-    Built from ``protect()``'s result, or from the database cache so that a release is
-    computed once per data version for every worker. ``status`` is internal (never shown).
-    """
-
-    def __init__(self, dims, cells: pd.DataFrame, policy: Policy, audit_passed: bool,
-                 elapsed_ms: float):
-        self.dims = tuple(dims)
-        self.cells = cells
-        self.policy = policy
-        self.audit_passed = audit_passed
-        self.elapsed_ms = elapsed_ms
-        keys = cells[list(self.dims)].itertuples(index=False, name=None)
-        self._index = {tuple(k): v for k, v in zip(keys, cells["published_value"], strict=True)}
-
-    def value(self, level, **key):
-        lev = tuple(d for d in self.dims if d in tuple(level))
-        k = tuple(key[d] if d in lev else TOTAL for d in self.dims)
-        if k not in self._index:
-            raise KeyError(k)
-        return self._index[k]
-
-    def hidden_count(self) -> tuple[int, int]:
-        hidden = int((self.cells["status"] != "published").sum())
-        return hidden, len(self.cells)
-
-    @classmethod
-    def from_protected(cls, protected: ProtectedRelease) -> PublishedCells:
-        cells = protected.cells[[*protected.dims, "status", "published_value"]].copy()
-        return cls(protected.dims, cells, protected.policy, protected.audit.passed,
-                   protected.elapsed_ms)
-
-    def to_payload(self) -> str:
-        rows = [[*(str(v) for v in key), status, None if is_suppressed(v) else int(v)]
-                for key, status, v in zip(
-                    self.cells[list(self.dims)].itertuples(index=False, name=None),
-                    self.cells["status"], self.cells["published_value"], strict=True)]
-        return json.dumps({"dims": list(self.dims), "audit_passed": self.audit_passed,
-                           "rows": rows})
-
-    @classmethod
-    def from_payload(cls, text: str, policy: Policy, elapsed_ms: float) -> PublishedCells:
-        data = json.loads(text)
-        dims = data["dims"]
-        frame = pd.DataFrame([r[: len(dims) + 1] for r in data["rows"]],
-                             columns=[*dims, "status"])
-        frame["published_value"] = pd.Series(
-            [SUPPRESSED if r[-1] is None else int(r[-1]) for r in data["rows"]], dtype=object)
-        return cls(dims, frame, policy, data["audit_passed"], elapsed_ms)
 
 
 # --- upload metadata -------------------------------------------------------------------------

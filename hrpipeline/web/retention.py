@@ -154,7 +154,8 @@ def _legend(ax, groups: list[str], extra: list[Any] | None = None) -> None:
 
 
 def km_chart(report) -> Figure:
-    """Published Kaplan-Meier curves (steps) with their 95% bands; withheld groups listed."""
+    """The published life tables (steps at each year of service) with their 95% intervals;
+    withheld groups listed."""
     fig, ax = _figure()
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     shown = []
@@ -175,7 +176,7 @@ def km_chart(report) -> Figure:
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="#222222")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(_("Months since hire"))
-    ax.set_ylabel(_("Still in service (Kaplan-Meier)"))
+    ax.set_ylabel(_("Still in service (life table)"))
     ax.set_title(_("Time in service by group, with %(level)s bands", level="95%"), fontsize=11)
     handles = [Line2D([], [], color=GROUP_COLOURS.get(g, "#CC79A7"), label=_label(g))
                for g in shown]

@@ -339,3 +339,49 @@ def test_group_order_keeps_unknown():
     res = kaplan_meier_by_group(d)
     assert list(res.curves) == ["belgian_origin", "unknown"]
     assert "unknown" not in logrank_by_group(d).groups
+
+
+def test_life_table_is_kaplan_meier_at_the_interval_ends_lifelines():
+    """Reference: lifelines ``KaplanMeierFitter`` on officer records whose exits fall at the ends
+    of the years (ties): the life table from the yearly counts gives the same S(t) and the same
+    log(-log) Greenwood interval at 12, 24 and 36 months; Aalen-Johansen CIF by hand."""
+    from lifelines import KaplanMeierFitter
+
+    from hrpipeline.analysis.survival import life_table
+
+    at_risk = [120, 100, 70]
+    exits = [{"voluntary": 12, "mobility": 8}, {"voluntary": 10}, {"mobility": 7}]
+    # Records: exits at 12, 24, 36 months; the rest censored at the end of the last year they
+    # were followed (the cohorts not followed through the next year drop out at its start).
+    durations, events = [], []
+    for j, (n, d) in enumerate(zip(at_risk, exits, strict=True)):
+        left = sum(d.values())
+        nxt = at_risk[j + 1] if j + 1 < len(at_risk) else n - left
+        durations += [12.0 * (j + 1)] * left
+        events += [True] * left
+        censored = n - left - nxt
+        durations += [12.0 * (j + 1) + 0.5] * censored  # after the exits of that year-end
+        events += [False] * censored
+    durations += [40.0] * (at_risk[-1] - sum(exits[-1].values()))
+    events += [False] * (at_risk[-1] - sum(exits[-1].values()))
+    kmf = KaplanMeierFitter().fit(durations, events)
+    rows = life_table(at_risk, exits)
+    ci = kmf.confidence_interval_survival_function_
+    for r in rows:
+        assert r.survival == pytest.approx(float(kmf.survival_function_at_times(r.end).iloc[0]))
+        at = ci[ci.index <= r.end].iloc[-1]
+        assert (r.lower, r.upper) == pytest.approx((float(at.iloc[0]), float(at.iloc[1])),
+                                                   abs=1e-6)
+    # CIF_voluntary(24) = 12/120 + (100/120) * 10/100
+    assert rows[1].cif["voluntary"] == pytest.approx(12 / 120 + (100 / 120) * 10 / 100)
+    assert sum(rows[-1].cif.values()) == pytest.approx(1 - rows[-1].survival)
+
+
+def test_life_table_extra_variance_widens_the_interval_only():
+    from hrpipeline.analysis.survival import life_table
+
+    plain = life_table([100, 80], [{"v": 10}, {"v": 8}])
+    wide = life_table([100, 80], [{"v": 10}, {"v": 8}], extra_variance=[0.001, 0.001])
+    for a, b in zip(plain, wide, strict=True):
+        assert a.survival == b.survival
+        assert b.lower < a.lower and b.upper > a.upper
