@@ -35,6 +35,20 @@ STAGES_NL = ("Sollicitatie", "Cognitieve proef", "Persoonlijkheidstest", "Fysiek
 GROUPS_NL = ("Belgische herkomst", "EU", "Maghreb", "Turkije", "Sub-Sahara", "niet opgegeven")
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS: ``VmHWM`` (Linux). ``ru_maxrss`` is not used: Linux carries it
+    over from the parent through fork and exec, so every child reported at least the parent's
+    peak (the parent had just generated the file: ~880 MB, whatever the child did)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def generate(path: pathlib.Path, rows: int, seed: int = 20261124) -> None:
     import numpy as np
     import pandas as pd
@@ -154,7 +168,7 @@ def main() -> None:
     if args.child:
         fn = run_import if args.child == "import" else run_baseline
         result = fn(args.url, pathlib.Path(args.file))
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
 

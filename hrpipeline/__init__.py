@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
 
     from hrpipeline import audit, auth, cli, errors, security
+    from hrpipeline.services import jobs
 
     errors.register_error_handlers(app)
     # ProxyFix (TRUSTED_PROXIES): the client's address for the audit log and login throttle.
@@ -44,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit.record_refusals(app)
     auth.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
 
     from hrpipeline.web import init_app as init_web
 

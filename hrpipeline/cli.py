@@ -64,7 +64,7 @@ def demo_command(seed: int, reset: bool) -> None:
     """Load the SYNTHETIC demo data set: zones, users, extracts, benchmarks, a pilot."""
     from hrpipeline.services.demo import load_demo
 
-    summary = load_demo(seed=seed, reset=reset)
+    summary = load_demo(seed=seed, reset=reset, echo=click.echo)
     for line in summary:
         click.echo(line)
 
@@ -126,6 +126,7 @@ def funnel_command(zone, period, campaign, year, reference, view, test, as_json)
 def init_app(app: Flask) -> None:
     from hrpipeline.briefing_cli import briefing_command, pilot_commands
     from hrpipeline.ingest.cli import import_command
+    from hrpipeline.services.jobs import worker_command
     from hrpipeline.services.planner import planner_command
     from hrpipeline.services.retention import retention_command
     from hrpipeline.services.tokens import token_create_command, token_revoke_command
@@ -133,5 +134,5 @@ def init_app(app: Flask) -> None:
     for command in (init_db_command, create_user_command, demo_command, funnel_command,
                     import_command, briefing_command, *pilot_commands, retention_command,
                     planner_command,
-                    token_create_command, token_revoke_command):
+                    token_create_command, token_revoke_command, worker_command):
         app.cli.add_command(command)

@@ -58,6 +58,18 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # API tokens: last_used_at is written at most once per this many seconds per token.
         "TOKEN_LAST_USED_SECONDS": 300,
         "CHART_CACHE_SIZE": 256,
+        # Background jobs (hrpipeline.services.jobs): "database" (the jobs table is the queue,
+        # run by a worker thread in each web process and by `flask worker`), "eager" (run at
+        # once, in the caller) or a Redis URL (RQ; run by `flask worker`).
+        "JOB_QUEUE": "database",
+        "JOB_QUEUE_NAME": "hrpipeline",
+        "JOB_WORKER_THREAD": True,  # the embedded worker thread of each web process
+        "JOB_DEFER": None,  # None: web requests hand protection runs to jobs (not when eager)
+        "JOB_POLL_SECONDS": 2.0,
+        "JOB_STALE_SECONDS": 900,  # a running job without a heartbeat this long is re-queued
+        "JOB_MAX_ATTEMPTS": 3,
+        "JOB_TIMEOUT_SECONDS": 3600,  # RQ's limit per job
+        "JOB_WARM_BRIEFINGS": True,  # warming also computes the retention reports
     }
 
 
@@ -137,6 +149,11 @@ def validate(config) -> None:
         raise ConfigError(f"MIN_CELL must be a whole number from {lo} to {hi}, got {k!r}")
     if not isinstance(config["MIN_DENOMINATOR"], int) or config["MIN_DENOMINATOR"] < 1:
         raise ConfigError("MIN_DENOMINATOR must be a positive whole number")
+    queue = str(config.get("JOB_QUEUE") or "")
+    if queue not in ("database", "eager") and not queue.startswith(
+            ("redis://", "rediss://", "unix://")):
+        raise ConfigError("JOB_QUEUE must be 'database', 'eager' or a redis:// URL, "
+                          f"got {queue!r}")
     proxies = config.get("TRUSTED_PROXIES", 0)
     if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
         raise ConfigError(f"TRUSTED_PROXIES must be a whole number >= 0, got {proxies!r}")

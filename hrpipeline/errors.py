@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from hrpipeline.extensions import db
+
+#: Seconds after which a "being prepared" page asks again (``Retry-After`` and ``Refresh``).
+PREPARING_RETRY_SECONDS = 10
 
 
 class DomainError(Exception):
@@ -116,18 +122,46 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
+        preparing = err.code == "being_prepared"
         if _wants_json():
-            return _problem(err.status, err.code, err.title, err.message, **err.extra)
-        from hrpipeline.web.messages import error_text, problem_rows
+            response = _problem(err.status, err.code, err.title, err.message, **err.extra)
+        elif preparing:
+            response = make_response(render_template(
+                "jobs/preparing.html", job=getattr(err, "job", None)), err.status)
+        else:
+            from hrpipeline.web.messages import error_text, problem_rows
 
-        extra = dict(err.extra)
-        if extra.get("problems"):
-            extra["problems"] = problem_rows(extra["problems"])
-        return (
-            render_template("error.html", status=err.status, title=err.title,
-                            message=error_text(err), extra=extra),
-            err.status,
-        )
+            extra = dict(err.extra)
+            if extra.get("problems"):
+                extra["problems"] = problem_rows(extra["problems"])
+            response = make_response(render_template(
+                "error.html", status=err.status, title=err.title, message=error_text(err),
+                extra=extra), err.status)
+        if err.status == 503:  # try again later: soon when a job prepares the answer
+            response.headers["Retry-After"] = str(PREPARING_RETRY_SECONDS if preparing else 60)
+        if preparing and not _wants_json():
+            response.headers["Refresh"] = str(PREPARING_RETRY_SECONDS)  # the browser reloads
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(err: DBAPIError):
+        """The database is down, unreachable or its connection was lost: a 503 in the user's
+        language with ``Retry-After``, never a 500 (the transaction is undone)."""
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone altogether
+            pass
+        app.logger.warning("Database unavailable during %s %s: %s", request.method,
+                           request.path, getattr(err, "orig", err))
+        if _wants_json():
+            response = _problem(503, "database_unavailable", "Service temporarily unavailable",
+                                "The database could not complete the request. Nothing was "
+                                "stored; try again in a minute.")
+        else:
+            response = make_response(render_template("db_unavailable.html"), 503)
+        response.headers["Retry-After"] = "60"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):

@@ -352,3 +352,25 @@ class ReleaseCache(db.Model):
     payload: Mapped[str] = mapped_column(Text)
     elapsed_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Job(db.Model):
+    """A background job (``hrpipeline.services.jobs``): the queue of the embedded worker and,
+    with Redis, the status record every web process reads (progress, failure reason)."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    #: What the job prepares (e.g. a release at one data version): one live job per key.
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    args: Mapped[str] = mapped_column(Text, default="{}")
+    status: Mapped[str] = mapped_column(String(12), index=True, default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    step: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -64,6 +64,10 @@ def app_test_config(url: str, **extra) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",
+        # No worker thread, and requests build releases themselves, unless a test asks for
+        # jobs (JOB_DEFER=True) and runs the queue with services.jobs.work().
+        "JOB_WORKER_THREAD": False,
+        "JOB_DEFER": False,
     }
     config.update(extra)
     return config

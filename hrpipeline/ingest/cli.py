@@ -64,3 +64,5 @@ def import_command(file: pathlib.Path, zone_code: str, kind: str, replace: bool,
     note = f" (replaces upload #{upload.replaces_id})" if upload.replaces_id else ""
     click.echo(f"Stored upload #{upload.id}: {upload.row_count} {kind} rows for zone "
                f"{zone.code}{note}.")
+    click.echo("Its protected releases are prepared by a background job (run by the web "
+               "processes or `flask worker`).")

@@ -191,7 +191,77 @@ def _line_count(data: bytes, encoding: str) -> tuple[int, bool]:
     return ends + (not data.endswith((b"\n", b"\r"))), b'"' not in data
 
 
+def iter_csv_frames(data: bytes, filename: str, *, chunk_rows: int,
+                    max_rows: int | None = None, max_columns: int = MAX_COLUMNS):
+    """A CSV extract as :func:`read_frame` reads it (categorical columns, index = Excel row
+    numbers, blank lines and empty unnamed columns dropped), in frames of at most
+    ``chunk_rows`` rows: memory bounded by the chunk, whatever the file size. A header-only
+    file gives one empty frame. The same refusals as :func:`read_frame`, raised before the
+    first frame (file, header, size) or when the faulty row is reached (malformed rows)."""
+    if not data:
+        raise fail("empty_file", f"The file {filename!r} is empty (0 bytes). Export it again.")
+    limits = _Limits(filename or "upload", max_rows, max_columns)
+    setup = _csv_setup(data, limits)
+    encoding, delimiter, header, names, skip, nrows = setup
+    try:
+        reader = pd.read_csv(
+            io.BytesIO(data), sep=delimiter, encoding=encoding, header=None, names=names,
+            skiprows=skip + 1, dtype="category", keep_default_na=False, na_filter=False,
+            skip_blank_lines=False, quotechar='"', engine="c", index_col=False, nrows=nrows,
+            chunksize=chunk_rows)
+        start, seen = skip + 2, 0
+        for frame in reader:
+            seen += len(frame)
+            if nrows is not None and seen >= nrows:
+                raise limits.too_many_rows()
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            frame = _tidy(frame, header)
+            frame.attrs.update(source_format="csv", encoding=encoding, delimiter=delimiter)
+            yield frame
+        if seen == 0:
+            empty = pd.DataFrame({n: pd.Series([], dtype=str) for n in names})
+            empty = _tidy(empty, header)
+            empty.attrs.update(source_format="csv", encoding=encoding, delimiter=delimiter)
+            yield empty
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, skip, delimiter) from None
+    except UnicodeDecodeError as exc:
+        raise _mixed(exc) from None
+
+
+def _parser_error(exc: Exception, skip: int, delimiter: str):
+    line = re.search(r"line (\d+)", str(exc))
+    row = int(line.group(1)) + skip + 1 if line else None
+    return fail("malformed_csv",
+                f"Row {row} has more cells than the header row. Check for a stray "
+                f"'{delimiter}' or an unclosed quote." if row else
+                f"The CSV file cannot be read ({exc}).", row=row)
+
+
 def _read_csv(data: bytes, as_category: bool, limits: _Limits) -> pd.DataFrame:
+    encoding, delimiter, header, names, skip, nrows = _csv_setup(data, limits)
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data), sep=delimiter, encoding=encoding, header=None, names=names,
+            skiprows=skip + 1, dtype="category" if as_category else str,
+            keep_default_na=False, na_filter=False, skip_blank_lines=False,
+            quotechar='"', engine="c", index_col=False, nrows=nrows,
+        )
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, skip, delimiter) from None
+    except UnicodeDecodeError as exc:
+        raise _mixed(exc) from None
+    if nrows is not None and len(frame) >= nrows:
+        raise limits.too_many_rows()
+    frame.index = pd.RangeIndex(skip + 2, skip + 2 + len(frame))
+    frame = _tidy(frame, header)
+    frame.attrs.update(source_format="csv", encoding=encoding, delimiter=delimiter)
+    return frame
+
+
+def _csv_setup(data: bytes, limits: _Limits):
+    """Encoding, delimiter, header and the row bound of a CSV, refused early when too big."""
     encoding = _detect_encoding(data)
     _refuse_nul(data, encoding, limits)
     head = data[:_HEAD_BYTES].decode(encoding, errors="replace")
@@ -228,28 +298,7 @@ def _read_csv(data: bytes, as_category: bool, limits: _Limits) -> pd.DataFrame:
             if exact:  # no quotes: every line is a record, nothing to parse to be sure
                 raise limits.too_many_rows()
             nrows = limits.max_rows + 1
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(data), sep=delimiter, encoding=encoding, header=None, names=names,
-            skiprows=skip + 1, dtype="category" if as_category else str,
-            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-            quotechar='"', engine="c", index_col=False, nrows=nrows,
-        )
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        row = int(line.group(1)) + skip + 1 if line else None
-        raise fail("malformed_csv",
-                   f"Row {row} has more cells than the header row. Check for a stray "
-                   f"'{delimiter}' or an unclosed quote." if row else
-                   f"The CSV file cannot be read ({exc}).", row=row) from None
-    except UnicodeDecodeError as exc:
-        raise _mixed(exc) from None
-    if nrows is not None and len(frame) >= nrows:
-        raise limits.too_many_rows()
-    frame.index = pd.RangeIndex(skip + 2, skip + 2 + len(frame))
-    frame = _tidy(frame, header)
-    frame.attrs.update(source_format="csv", encoding=encoding, delimiter=delimiter)
-    return frame
+    return encoding, delimiter, header, names, skip, nrows
 
 
 def _unique_header(header: list[str]) -> list[str]:

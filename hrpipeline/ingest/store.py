@@ -6,7 +6,7 @@ that campaign / a workforce snapshot") and the insert are serialised per zone: t
 transaction first locks the zone's row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a
 no-op write that takes the database's single write lock), so two near-identical files sent at
 once cannot both pass the check (issue 20, item 2). Records are written in bulk: SQLAlchemy Core
-``insert()`` executemany in chunks on SQLite, ``COPY … FROM STDIN`` through psycopg 3 on the
+the driver's executemany of tuples in chunks on SQLite, ``COPY … FROM STDIN`` through psycopg 3 on the
 session's own connection on PostgreSQL (so the COPY is inside the same transaction). No
 per-row ORM objects are created.
 """
@@ -19,15 +19,12 @@ import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
 from flask import current_app
 from sqlalchemy import (
-    Column,
-    Date,
-    MetaData,
-    String,
     Table,
     delete,
     func,
@@ -44,6 +41,7 @@ from hrpipeline.errors import Conflict, DomainError, ServiceUnavailable, Validat
 from hrpipeline.extensions import db
 from hrpipeline.ingest.problems import ExtractInvalid, fail
 from hrpipeline.ingest.read import read_frame
+from hrpipeline.ingest.stream import Spool, StreamNotPossible, stream_funnel
 from hrpipeline.ingest.validate import Validated, check_extract
 from hrpipeline.models import (
     ARCHIVES,
@@ -156,10 +154,20 @@ def _refused(err: ValidationFailed | Conflict, user: User | None, zone: Zone, ki
 
 
 def _read_and_check(*, zone: Zone, kind: str, data: bytes, filename: str,
-                    sheet: str | None, reference_date: dt.date | None) -> Validated:
+                    sheet: str | None, reference_date: dt.date | None,
+                    stream: bool = False) -> Validated:
+    max_rows = current_app.config.get("MAX_UPLOAD_ROWS") or None
+    if stream and kind == "funnel" and _streamable(data, filename):
+        # A big funnel CSV is checked part by part and set aside on disk: memory is bounded
+        # by the part, whatever the file size (issue 18 item 3).
+        try:
+            return stream_funnel(data, filename, stages=zone_stage_list(zone),
+                                 reference_date=reference_date, max_rows=max_rows
+                                 ).raise_if_invalid()
+        except StreamNotPossible:
+            pass
     # Rows and columns are bounded while the file is read (issue 20, items 1 and 17).
-    frame = read_frame(data, filename, sheet=sheet, as_category=True,
-                       max_rows=current_app.config.get("MAX_UPLOAD_ROWS") or None)
+    frame = read_frame(data, filename, sheet=sheet, as_category=True, max_rows=max_rows)
     return check_extract(frame, kind, stages=zone_stage_list(zone),
                          reference_date=reference_date).raise_if_invalid()
 
@@ -206,9 +214,23 @@ def _import_extract(*, zone: Zone, kind: str, data: bytes, filename: str, user: 
         sha256 = hashlib.sha256(data).hexdigest()
         _refuse_same_file(zone, sha256)
         validated = _read_and_check(zone=zone, kind=kind, data=data, filename=filename,
-                                    sheet=sheet, reference_date=reference_date)
-        return _store(zone, validated, filename, sha256, user, replace, reference_date,
-                      replaces)
+                                    sheet=sheet, reference_date=reference_date, stream=True)
+        try:
+            return _store(zone, validated, filename, sha256, user, replace, reference_date,
+                          replaces)
+        finally:
+            if isinstance(validated.frame, Spool):
+                validated.frame.close()
+
+
+def _streamable(data: bytes, filename: str) -> bool:
+    """A CSV (not a workbook) large enough to be checked part by part."""
+    from hrpipeline.ingest import stream
+
+    name = (filename or "").lower()
+    workbook = name.endswith((".xlsx", ".xlsm", ".xls", ".ods", ".numbers")) or data.startswith(
+        (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
+    return not workbook and len(data) >= stream.STREAM_MIN_BYTES
 
 
 def store_frame(*, zone: Zone, kind: str, frame: pd.DataFrame, filename: str, sha256: str,
@@ -407,7 +429,6 @@ def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | No
                rows=len(v.frame), sha256=sha256, campaigns=list(v.campaigns)[:50],
                replaced=[u.id for u in older])
         db.session.commit()
-        return upload
     except IntegrityError:
         db.session.rollback()
         first = db.session.scalar(
@@ -425,6 +446,12 @@ def _store(zone: Zone, v: Validated, filename: str, sha256: str, user: User | No
     except BaseException:
         db.session.rollback()
         raise
+    # Stored: the protected releases of the new data version are prepared by a job, off the
+    # request path (the upload answers at once; pages say "being prepared" meanwhile).
+    from hrpipeline.services import jobs
+
+    jobs.after_data_change()
+    return upload
 
 
 def archive_rows(table: Table, upload_id: int) -> None:
@@ -500,34 +527,22 @@ def write_chunk(connection, table: Table, chunk: pd.DataFrame, upload_id: int,
                 copy.write(buffer.getvalue())
         return
     lists = [_python_values(chunk, c) for c in columns]
-    keys = ["upload_id", "zone_id", *columns]
-    records = [dict(zip(keys, (upload_id, zone_id, *row), strict=True))
-               for row in zip(*lists, strict=True)]
-    connection.execute(insert(_text_dates(table)), records)
+    names = ", ".join(f'"{c}"' for c in ("upload_id", "zone_id", *columns))
+    marks = ", ".join("?" * (len(columns) + 2))
+    # Tuples straight to sqlite3's executemany (a dict per row through SQLAlchemy's insert
+    # cost about as much again as the validation); dates are ISO text, as SQLAlchemy stores
+    # them in SQLite.
+    rows = list(zip(repeat(upload_id), repeat(zone_id), *lists))
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
 
 
-_TEXT_DATE_TABLES: dict[str, Table] = {}
-
-
-def _text_dates(table: Table) -> Table:
-    """``table`` with its DATE columns typed as text, for SQLite executemany.
-
-    SQLite has no date type: SQLAlchemy stores ``Date`` as ``YYYY-MM-DD`` text after a
-    per-value Python conversion; passing the ISO text directly stores the same bytes without
-    that per-row cost.
-    """
-    if table.name not in _TEXT_DATE_TABLES:
-        columns = [Column(c.name, String if isinstance(c.type, Date) else c.type)
-                   for c in table.columns if c.name != "id"]
-        _TEXT_DATE_TABLES[table.name] = Table(table.name, MetaData(), *columns)
-    return _TEXT_DATE_TABLES[table.name]
-
-
-def _bulk_insert(table: Table, frame: pd.DataFrame, columns: tuple[str, ...], upload_id: int,
-                 zone_id: int) -> None:
+def _bulk_insert(table: Table, frame: pd.DataFrame | Spool, columns: tuple[str, ...],
+                 upload_id: int, zone_id: int) -> None:
     connection = db.session.connection()
-    for chunk in _chunks(frame, columns):
-        write_chunk(connection, table, chunk, upload_id, zone_id)
+    parts = frame.chunks() if isinstance(frame, Spool) else (frame,)
+    for part in parts:
+        for chunk in _chunks(part, columns):
+            write_chunk(connection, table, chunk, upload_id, zone_id)
 
 
 __all__ = ["ExtractInvalid", "ImportInProgress", "import_extract", "preview_extract",

@@ -283,12 +283,15 @@ def parse_count(text: str) -> tuple[int | None, bool, bool]:
 
 # --- the checks ---------------------------------------------------------------------------
 def check_extract(frame: pd.DataFrame, kind: str, *, stages: Sequence[str] | None = None,
-                  reference_date: dt.date | None = None, today: dt.date | None = None
-                  ) -> Validated:
+                  reference_date: dt.date | None = None, today: dt.date | None = None,
+                  cross_rows: bool = True) -> Validated:
     """Check an extract read by :func:`~hrpipeline.ingest.read.read_table`; never raises.
 
     ``stages`` is the zone's ordered stage list (default :data:`DEFAULT_STAGES`); dates after
-    ``reference_date`` (else ``today``) are refused as future dates.
+    ``reference_date`` (else ``today``) are refused as future dates. ``cross_rows=False``
+    leaves out the funnel checks that compare rows with each other (duplicates, a stage after
+    a failure, the campaign limit): ``hrpipeline.ingest.stream`` checks one part of a big file
+    at a time and makes those checks over the whole file itself.
     """
     if kind not in EXTRACT_KINDS:
         raise ValueError(f"kind must be one of {EXTRACT_KINDS}")
@@ -343,7 +346,8 @@ def check_extract(frame: pd.DataFrame, kind: str, *, stages: Sequence[str] | Non
 
     cols = {c: frame[hs[0]] for c, hs in by_field.items()}
     allow_serial = frame.attrs.get("source_format") == "xlsx"
-    ctx = _Ctx(frame.index, cols, mapping, sink, allow_serial, limit, stages)
+    ctx = _Ctx(frame.index, cols, mapping, sink, allow_serial, limit, stages,
+               cross_rows=cross_rows)
     for name in cols:
         if name in _TEXT_FIELDS:
             ctx.characters(name)
@@ -417,6 +421,8 @@ class _Ctx:
     #: field → distinct values already refused for a forbidden character (not re-reported
     #: as unknown categories)
     flagged: dict[str, set[str]] = field(default_factory=dict)
+    #: compare rows with each other (off for one part of a streamed file)
+    cross_rows: bool = True
 
     def header(self, canonical: str) -> str:
         return next((h for h, c in self.mapping.items() if c == canonical), canonical)
@@ -666,6 +672,11 @@ def _funnel(ctx: _Ctx, out: pd.DataFrame) -> Validated:
     out["gender"] = ctx.category("gender")
     out["age_band"] = ctx.category("age_band")
     out["campaign_year"] = ctx.year(out["campaign"], stage_date)
+    campaigns = sorted(out["campaign"].dropna().unique())
+    ok_years = out["campaign_year"][out["campaign_year"] >= 0]
+    years = sorted({int(y) for y in ok_years.unique()})
+    if not ctx.cross_rows:
+        return Validated("funnel", "funnel", out, campaigns=campaigns, years=years)
 
     position = {s: i for i, s in enumerate(ctx.stages)}
     pos = out["stage"].map(position).fillna(-1).to_numpy(dtype=np.int64)
@@ -691,11 +702,8 @@ def _funnel(ctx: _Ctx, out: pd.DataFrame) -> Validated:
             {"first_row": int(first[p])}))
     _duplicates(ctx, out.drop(columns=["campaign_year"]), ["candidate_ref", "campaign", "stage"],
                 "duplicate_stage", "candidate, campaign and stage")
-    ok_years = out["campaign_year"][out["campaign_year"] >= 0]
-    campaigns = sorted(out["campaign"].dropna().unique())
     _campaign_limit(ctx, campaigns)
-    return Validated("funnel", "funnel", out, campaigns=campaigns,
-                     years=sorted({int(y) for y in ok_years.unique()}))
+    return Validated("funnel", "funnel", out, campaigns=campaigns, years=years)
 
 
 def _workforce(ctx: _Ctx, out: pd.DataFrame) -> Validated:

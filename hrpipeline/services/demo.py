@@ -42,8 +42,12 @@ def reset_all() -> None:
     db.session.commit()
 
 
-def load_demo(seed: int = 20261124, reset: bool = False) -> list[str]:
-    """Seed zones, users, extracts, benchmarks and a pilot; idempotent unless ``reset``."""
+def load_demo(seed: int = 20261124, reset: bool = False, echo=None) -> list[str]:
+    """Seed zones, users, extracts, benchmarks and a pilot; idempotent unless ``reset``.
+
+    Returns the summary lines; with ``echo`` (the command line) the releases' preparation is
+    printed step by step as it happens instead of collected.
+    """
     from hrpipeline.demo import generate_demo
     from hrpipeline.ingest.store import store_frame
 
@@ -108,17 +112,19 @@ def load_demo(seed: int = 20261124, reset: bool = False) -> list[str]:
     db.session.commit()
     lines.append(f"Pilots: {len(data.pilots)}")
 
-    # Protect every zone-year release now, so the first page view does not wait for the audit.
-    from hrpipeline.services.releases import warm_releases
-
-    for code, year, ms in warm_releases():
-        lines.append(f"Protected funnel release {code} {year}: {ms / 1000:.1f} s")
-    # The retention tables likewise: built cold on a first visit they took about 20 s.
+    # Protect every release now (funnel zone-years and pools, retention, the reports the
+    # briefings read), printing each step, so the first page view does not wait for them.
     import time
 
-    from hrpipeline.services.retention import get_release
+    from hrpipeline.services import jobs
 
     started = time.perf_counter()
-    get_release()
-    lines.append(f"Protected retention release: {time.perf_counter() - started:.1f} s")
+    if echo is not None:  # what is done so far first, then each step as it happens
+        for line in lines:
+            echo(line)
+        lines = []
+    say = echo or lines.append
+    say("Preparing the protected releases (the retention release takes longest):")
+    jobs.run_with_progress("warm", lambda step: say(f"  {step}"), reports=False)
+    say(f"Releases prepared in {time.perf_counter() - started:.1f} s")
     return lines

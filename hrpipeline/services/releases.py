@@ -20,13 +20,13 @@ from typing import Any
 
 import pandas as pd
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from hrpipeline.disclosure.funnel import ChainMemory, PublishedFunnel, protect_funnel
 from hrpipeline.disclosure.policy import Policy
-from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed
-from hrpipeline.errors import NotFound
+from hrpipeline.disclosure.values import SUPPRESSED, _Suppressed, is_suppressed
+from hrpipeline.errors import NotFound, ServiceUnavailable
 from hrpipeline.extensions import db
 from hrpipeline.models import CountRecord, ReleaseCache, Upload, Zone
 from hrpipeline.services import funnel_data
@@ -41,36 +41,107 @@ class BuildOnce:
     funnel releases here and for the retention release.
     """
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, job=None, family=None):
         self.size = size
         self._values: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Any, threading.Lock] = {}
+        #: ``job(key)`` → ``(kind, args)`` of the background job that builds ``key``, or
+        #: ``None`` to build it in the caller: a miss inside a web request is then handed to
+        #: the job queue (``services.jobs.gate``) instead of built in the request.
+        self.job = job
+        #: ``family(key)`` → the key without its data version (finds the previous version).
+        self.family = family
+        self._born: dict[Any, int] = {}
+        self._births = 0
+
+    def peek(self, key: Any) -> Any:
+        """The cached value of ``key``, or ``None`` (never builds)."""
+        with self._lock:
+            return self._values.get(key)
+
+    def latest(self, family: Any) -> Any:
+        """The most recently built value whose key is of ``family``, or ``None``."""
+        if self.family is None:
+            return None
+        with self._lock:
+            keys = [k for k in self._values if self.family(k) == family]
+            return self._values[max(keys, key=self._born.__getitem__)] if keys else None
 
     def get(self, key: Any, build):
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
                 return self._values[key]
+        spec = self.job(key) if self.job is not None else None
+        if spec is not None:
+            from hrpipeline.services import jobs
+
+            previous = jobs.gate(spec[0], spec[1], key, lambda: self.latest(
+                self.family(key)) if self.family is not None else None)
+            if previous is not None:
+                return previous
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
             lock = self._building.setdefault(key, threading.Lock())
         with lock:
             with self._lock:
                 if key in self._values:  # built by another thread while this one waited
                     return self._values[key]
-            value = build()
+            if spec is None:
+                value = build()
+            else:  # tell the web processes that this version is built (or why it is not)
+                from hrpipeline.services import jobs
+
+                try:
+                    value = build()
+                except Exception as exc:
+                    jobs.record(spec[0], key, exc)
+                    raise
+                jobs.record(spec[0], key)
             with self._lock:
                 self._values[key] = value
+                self._births += 1
+                self._born[key] = self._births
                 self._building.pop(key, None)
                 while len(self._values) > self.size:
-                    self._values.popitem(last=False)
+                    gone, _value = self._values.popitem(last=False)
+                    self._born.pop(gone, None)
         return value
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+            self._born.clear()
 
 
-_releases = BuildOnce(32)
+def _funnel_job(key: tuple) -> tuple[str, dict] | None:
+    """A zone-year release is built where it is asked for (≈ 10 ms); an all-zone pool (every
+    zone's release) by a job when asked for inside a web request."""
+    return ("pool_release", {"year": key[2]}) if key[1] == "pool" else None
+
+
+def _funnel_family(key: tuple) -> tuple:
+    version_at = 4 if key[1] == "zone" else 3
+    return key[:version_at] + key[version_at + 1:]
+
+
+def retention_job(key: tuple) -> tuple[str, dict]:
+    """The joint retention release is always built by a job when asked for in a request."""
+    return ("retention_release", {})
+
+
+def retention_family(key: tuple) -> tuple:
+    return (key[0], *key[2:])
+
+
+#: Zone-year releases (and pools) kept per process. A national deployment has ~180 zones × 10
+#: years: with room for only 32, every all-zone pool rebuilt the zone releases its
+#: predecessor had evicted (bench/national.py). One zone-year release holds a few hundred
+#: published cells.
+RELEASE_CACHE_SIZE = 4096
+_releases = BuildOnce(RELEASE_CACHE_SIZE, job=_funnel_job, family=_funnel_family)
 
 
 def disclosure_key() -> bytes:
@@ -226,7 +297,15 @@ def zone_release(zone: Zone, year: int) -> FunnelRelease:
         stages = stage_order([zone.code], set(inner["stage"]))
         key = f"funnel-memory:{zone.code}:{year}"
         history = _history(key, version, pol)
-        published = protect_funnel(inner, stages, pol.k, disclosure_key(), history=history)
+        try:
+            published = protect_funnel(inner, stages, pol.k, disclosure_key(), history=history)
+        except Exception as exc:  # this zone-year publishes nothing; other zones go on
+            current_app.logger.error("funnel release %s %s could not be protected: %s",
+                                     zone.code, year, exc, exc_info=True)
+            raise ServiceUnavailable(
+                f"The funnel table of {zone.code} {year} could not be protected for "
+                "publication, so nothing is shown. An administrator can find the cause in "
+                "the log.") from exc
         _remember(key, version, pol, published, (time.perf_counter() - t0) * 1000)
         return FunnelRelease(year=year, zones=[zone.code], published=published,
                              stages=stages, elapsed_ms=(time.perf_counter() - t0) * 1000)
@@ -236,10 +315,19 @@ def zone_release(zone: Zone, year: int) -> FunnelRelease:
 
 
 def pool_release(year: int) -> FunnelRelease:
-    """Every zone's release of a year together: the all-zone pool is their sum."""
+    """Every zone's release of a year together: the all-zone pool is their sum.
+
+    Stored in ``release_cache`` per data version once built (by the warming job), so that a
+    web process that did not build it reads its published cells instead of protecting every
+    zone-year release of the year again (180 zones: seconds, bench/national.py).
+    """
     pol = policy()
+    version = data_version()
 
     def build() -> FunnelRelease:
+        stored = _stored_pool(year, version, pol)
+        if stored is not None:
+            return stored
         zones = funnel_data.zones_with_data(year)
         if not zones:
             raise NotFound(f"No funnel data for {year}.")
@@ -248,12 +336,54 @@ def pool_release(year: int) -> FunnelRelease:
         published = PublishedFunnel(
             cells=cells, segments=[s for p in parts for s in p.published.segments], base=pol.k,
             stages=stage_order([z.code for z in zones], set(cells["stage"])))
-        return FunnelRelease(year=year, zones=[z.code for z in zones], published=published,
-                             stages=published.stages,
-                             elapsed_ms=sum(p.elapsed_ms for p in parts))
+        release = FunnelRelease(year=year, zones=[z.code for z in zones], published=published,
+                                stages=published.stages,
+                                elapsed_ms=sum(p.elapsed_ms for p in parts))
+        _store_pool(release, version, pol)
+        return release
 
-    return _releases.get((db.engine.url.render_as_string(), "pool", year, data_version(), pol,
+    return _releases.get((db.engine.url.render_as_string(), "pool", year, version, pol,
                     disclosure_key()), build)
+
+
+_POOL_COLUMNS = ("zone", "campaign", "stage", "group", "outcome")
+
+
+def _pool_key(year: int) -> str:
+    return f"funnel-pool:{year}"
+
+
+def _store_pool(release: FunnelRelease, version: str, pol: Policy) -> None:
+    """Keep the pool's published cells for this data version (older versions are dropped:
+    the pool is the sum of the zone releases, whose history is kept)."""
+    c = release.published.cells
+    rows = [[*key, None if is_suppressed(n) else int(n)] for key, n in zip(
+        c[list(_POOL_COLUMNS)].itertuples(index=False, name=None), c["n"], strict=True)]
+    payload = json.dumps({"zones": release.zones, "stages": release.stages, "rows": rows})
+    key = _pool_key(release.year)
+    try:
+        db.session.execute(delete(ReleaseCache).where(ReleaseCache.release_key == key))
+        db.session.add(ReleaseCache(release_key=key, data_version=version,
+                                    policy=_policy_key(pol), payload=payload,
+                                    elapsed_ms=release.elapsed_ms))
+        db.session.commit()
+    except IntegrityError:  # another worker stored it first
+        db.session.rollback()
+
+
+def _stored_pool(year: int, version: str, pol: Policy) -> FunnelRelease | None:
+    row = db.session.scalar(select(ReleaseCache).where(
+        ReleaseCache.release_key == _pool_key(year), ReleaseCache.data_version == version,
+        ReleaseCache.policy == _policy_key(pol)))
+    if row is None:
+        return None
+    data = json.loads(row.payload)
+    cells = pd.DataFrame([r[:-1] for r in data["rows"]], columns=list(_POOL_COLUMNS))
+    cells["n"] = pd.Series([SUPPRESSED if r[-1] is None else int(r[-1]) for r in data["rows"]],
+                           dtype=object)
+    published = PublishedFunnel(cells=cells, segments=[], base=pol.k, stages=data["stages"])
+    return FunnelRelease(year=year, zones=data["zones"], published=published,
+                         stages=data["stages"], elapsed_ms=row.elapsed_ms)
 
 
 def warm_releases() -> list[tuple[str, int, float]]:

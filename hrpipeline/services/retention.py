@@ -79,7 +79,13 @@ from hrpipeline.services.publish import (
     rounded,
     to_json,
 )
-from hrpipeline.services.releases import BuildOnce, data_version, disclosure_key
+from hrpipeline.services.releases import (
+    BuildOnce,
+    data_version,
+    disclosure_key,
+    retention_family,
+    retention_job,
+)
 from hrpipeline.services.scope import resolve_zone
 
 WINDOW_START = dt.date(2015, 1, 1)
@@ -329,8 +335,9 @@ REASON_TEST_EXIT_TYPES: tuple[str, ...] = ("voluntary",)
 #: Years of service of the published life table (survival at 12, 24, ... months).
 LIFE_TABLE_YEARS = 5
 _cache_lock = threading.Lock()  # the report cache below
-#: The release per data version, built by one thread at a time (issue 18).
-_releases = BuildOnce(4)
+#: The release per data version, built by one thread at a time (issue 18); asked for
+#: inside a web request, by a background job (services.jobs).
+_releases = BuildOnce(4, job=retention_job, family=retention_family)
 
 
 def get_release() -> RetentionRelease:

@@ -4,8 +4,8 @@ The rows of a replaced or withdrawn upload move to ``*_archive`` (no analysis re
 that the withdrawal or replacement can be undone. Uploads replaced before this revision had
 their rows deleted: they cannot be restored.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004_jobs
 Create Date: 2026-12-07 23:18:34.374011
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004_jobs'
 branch_labels = None
 depends_on = None
 
