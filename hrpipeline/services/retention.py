@@ -1,8 +1,9 @@
 """Retention report for one zone (or the all-zone pool): load in scope → analyse → protect.
 
-Window: exits and flows from ``WINDOW_START`` (2015-01-01) to the release's reference date (the
-earliest of the zones' latest workforce extracts, so that zones add up to the pool). Officers
-hired before the window enter it in service.
+Window: exits and flows from ``WINDOW_START`` (2015-01-01) to the release's reference date:
+31 December of the last calendar year that every zone's latest workforce extract covers (one
+date, so that zones add up to the pool; complete years, so that versions nest). Officers hired
+before the window enter it in service.
 
 **Every count is a sum of one protected release** (:mod:`hrpipeline.disclosure.retention`):
 per zone × group × hire cohort, the officers are laid out as one chain (exits by year, before
