@@ -133,7 +133,8 @@ _FINDINGS = {
         "too_few": "Too few officers with {g} to compare their first years in service with "
                    "officers of {ref}.",
         "below_benchmark": "Officers with {g} make up {share} of the corps, below their "
-                           "{bench} share of the population ({label}).",
+                           "{bench} share of the population ({label}; exact binomial test, "
+                           "Holm-adjusted p {p}).",
     },
     "nl": {
         "leave_more": "Agenten met {g} vertrekken in hun eerste twee jaar vaker dan agenten van "
@@ -145,8 +146,9 @@ _FINDINGS = {
                          "niet dat er geen verschil is.",
         "too_few": "Te weinig agenten met {g} om hun eerste dienstjaren te vergelijken met "
                    "agenten van {ref}.",
-        "below_benchmark": "Agenten met {g} vormen {share} van het korps, minder dan hun aandeel "
-                           "van {bench} in de bevolking ({label}).",
+        "below_benchmark": "Personeelsleden met {g} vormen {share} van het korps, minder dan "
+                           "hun aandeel van {bench} in de bevolking ({label}; exacte binomiale "
+                           "toets, p na Holm-correctie {p}).",
     },
     "fr": {
         "leave_more": "Les policiers d'{g} quittent plus souvent la zone dans leurs deux premières "
@@ -158,8 +160,9 @@ _FINDINGS = {
                          "pas la preuve qu'il n'y en a pas.",
         "too_few": "Trop peu de policiers d'{g} pour comparer leurs premières années de service "
                    "avec celles des policiers d'{ref}.",
-        "below_benchmark": "Les policiers d'{g} représentent {share} du corps, moins que leur "
-                           "part de {bench} dans la population ({label}).",
+        "below_benchmark": "Les membres du personnel d'{g} représentent {share} du corps, moins "
+                           "que leur part de {bench} dans la population ({label} ; test "
+                           "binomial exact, p ajustée par Holm {p}).",
     },
 }
 
@@ -426,8 +429,9 @@ class RetentionReport:
                         "average_headcount", "hires", "leavers", "turnover_lower",
                         "turnover_upper", "rate_ratio", "rate_ratio_lower", "rate_ratio_upper", *(f"leavers_{t}" for t in EXIT_TYPES),
                         "turnover", *(f"turnover_{t}" for t in EXIT_TYPES))
-    REPRESENTATION_COLUMNS = ("date", "rank", "group", "count", "total", "share",
-                              "benchmark_share", "gap_points", "benchmark_label")
+    REPRESENTATION_COLUMNS = ("date", "rank", "group", "count", "total", "unknown", "share",
+                              "benchmark_share", "gap_points", "p_adjusted", "verdict",
+                              "benchmark_label")
     KM_SUMMARY_COLUMNS = ("group", "published", "reason", "median_months",
                           "attrition_12m", "attrition_12m_lower", "attrition_12m_upper",
                           "attrition_24m", "attrition_24m_lower", "attrition_24m_upper",
@@ -674,41 +678,74 @@ def _benchmark(zone_obj: Zone | None):
 
 def _representation(release, zone, groups, pol, bench):
     """Headcount shares by group at each year end and on the reference date (by rank too),
-    all sums of published leaves (a share is shown on a published total of at least
-    ``min_denominator``)."""
+    all sums of published leaves.
+
+    Shares are of the officers of **known** background (the ``unknown`` count is shown beside
+    them, as on the funnel and representation pages) and are shown on a published known total
+    of at least ``min_denominator``. On the reference date the corps is compared with the
+    stock benchmark by the exact binomial test, Holm over the groups compared
+    (``analysis.representation.representation_against_benchmark``): ``verdict`` is "below" /
+    "above" only when that test says so at 5 %.
+    """
     leaves = release.zone_leaves(zone)
     ref = release.data.release_date
     over_time, by_rank = [], []
 
-    def row(date: str, rank: str, g: str, count: int, total: int) -> dict[str, Any]:
-        share = published_rate(count, total, pol)
-        b = bench.shares.get(g) if bench is not None else None
-        return {"date": date, "rank": rank, "group": g, "count": count, "total": total,
-                "share": _r(share), "benchmark_share": _r(b),
-                "gap_points": rounded(None if b is None or is_suppressed(share)
-                                      else (float(share) - b) * 100, 1, is_suppressed(share)),
+    def rows_for(date: str, rank: str, part: pd.DataFrame) -> list[dict[str, Any]]:
+        counts = {g: _sum(part[part["group"] == g]) for g in groups}
+        known = sum(v for g, v in counts.items() if g in KNOWN_BACKGROUNDS)
+        unknown = counts.get("unknown", 0)
+        out = []
+        for g in groups:
+            share = (published_rate(counts[g], known, pol) if g in KNOWN_BACKGROUNDS
+                     else None)
+            b = bench.shares.get(g) if bench is not None else None
+            out.append({
+                "date": date, "rank": rank, "group": g, "count": counts[g], "total": known,
+                "unknown": unknown, "share": _r(share), "benchmark_share": _r(b),
+                "gap_points": rounded(None if b is None or share is None or is_suppressed(share)
+                                      else (float(share) - b) * 100, 1,
+                                      share is not None and is_suppressed(share)),
                 "benchmark_label": bench.source_label if bench is not None and b is not None
-                else None}
+                else None, "p_adjusted": None, "verdict": None})
+        return out
 
     for day in _year_ends(ref):
-        part = _stock(leaves, day.year)
-        total = _sum(part)
-        for g in groups:
-            over_time.append(row(day.date().isoformat(), "all", g,
-                                 _sum(part[part["group"] == g]), total))
+        over_time += rows_for(day.date().isoformat(), "all", _stock(leaves, day.year))
     present = leaves[leaves["exit_year"] == STAYING]
-    total = _sum(present)
-    for g in groups:
-        over_time.append(row(ref.isoformat(), "all", g, _sum(present[present["group"] == g]),
-                             total))
+    latest = rows_for(ref.isoformat(), "all", present)
+    if bench is not None:
+        _test_against_benchmark(latest, bench, pol)
+    over_time += latest
     for rank in [*RANKS, "unknown"]:
         part = present[present["rank"] == rank]
-        total = _sum(part)
-        if total == 0:
+        if _sum(part) == 0:
             continue
-        for g in groups:
-            by_rank.append(row(ref.isoformat(), rank, g, _sum(part[part["group"] == g]), total))
+        by_rank += rows_for(ref.isoformat(), rank, part)
     return over_time, by_rank
+
+
+def _test_against_benchmark(rows: list[dict[str, Any]], bench, pol: Policy) -> None:
+    """The corps on the reference date against the stock benchmark: exact binomial test per
+    group with Holm over the groups compared (issue 16 item 3: "below its share" only when a
+    stated test says so). Run on the published counts, only with a published known total of
+    at least ``min_denominator``."""
+    from hrpipeline.analysis.representation import representation_against_benchmark
+
+    known = rows[0]["total"] if rows else 0
+    if known < pol.min_denominator:
+        return
+    counts = {r["group"]: int(r["count"]) for r in rows}
+    try:
+        result = representation_against_benchmark([("corps", counts)], bench.as_analysis())
+    except (KeyError, ValueError):
+        return
+    by_group = {r.group: r for r in result.rows}
+    for row in rows:
+        tested = by_group.get(row["group"])
+        if tested is not None and tested.verdict in ("below", "above", "consistent"):
+            row["p_adjusted"] = _r(tested.p_adjusted)
+            row["verdict"] = tested.verdict
 
 
 def first_year_cells(codes: list[str]) -> dict[tuple[str, int, str], tuple[int, int]]:
@@ -1063,14 +1100,12 @@ def _findings(lang: str, reference: str, summary, pairwise, representation, benc
     if bench is not None and representation:
         last = representation[-1]["date"]
         for r in representation:
-            if r["date"] != last or r["group"] == BELGIAN_ORIGIN:
+            if r["date"] != last or r["group"] == BELGIAN_ORIGIN or r.get("verdict") != "below":
                 continue
-            if is_suppressed(r["share"]) or r["share"] is None or r["benchmark_share"] is None:
-                continue
-            if r["share"] < r["benchmark_share"]:
-                out.append(texts["below_benchmark"].format(
-                    g=names.get(r["group"], r["group"]), share=f"{r['share']:.1%}",
-                    bench=f"{r['benchmark_share']:.1%}", label=r["benchmark_label"]))
+            out.append(texts["below_benchmark"].format(
+                g=names.get(r["group"], r["group"]), share=f"{r['share']:.1%}",
+                bench=f"{r['benchmark_share']:.1%}", label=r["benchmark_label"],
+                p=_p_text(r["p_adjusted"])))
     return out
 
 

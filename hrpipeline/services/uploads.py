@@ -150,6 +150,7 @@ def withdraw_upload(user: User, upload_id: int, reason: str,
             _restore(user, older, now, because=f"upload {upload.id} withdrawn")
             restored = older.id
     db.session.commit()
+    _data_changed()
     upload.restored_id = restored  # for the page's message (not a column)
     return upload
 
@@ -183,7 +184,15 @@ def restore_upload(user: User, upload_id: int) -> Upload:
             upload_ids=blocking)
     _restore(user, upload, utcnow())
     db.session.commit()
+    _data_changed()
     return upload
+
+
+def _data_changed() -> None:
+    """The data version moved: queue the warming of the releases, as after an import."""
+    from hrpipeline.services import jobs
+
+    jobs.after_data_change()
 
 
 def _restore(user: User, upload: Upload, now: dt.datetime, because: str | None = None) -> None:
