@@ -62,7 +62,7 @@ HELP_TERMS = (
     ("holm", _l("Holm correction (adjusted p)")),
     ("wilson", _l("95% interval (Wilson)")),
     ("mantel-haenszel", _l("Pooled over campaigns or zones (Mantel-Haenszel)")),
-    ("kaplan-meier", _l("Kaplan-Meier curve")),
+    ("kaplan-meier", _l("Time in service (life table)")),
     ("rounding", _l("Rounded counts")),
     ("x", _l("Why x")),
 )
