@@ -40,6 +40,7 @@ from flask import current_app
 from scipy import stats
 from sqlalchemy import select
 
+from hrpipeline import formatting
 from hrpipeline.analysis import survival
 from hrpipeline.analysis.impact import wilson_interval
 from hrpipeline.analysis.retention import exit_reason_test
@@ -1092,20 +1093,20 @@ def _findings(lang: str, reference: str, summary, pairwise, representation, benc
                 or is_suppressed(pw["p_holm"]):
             out.append(texts["too_few"].format(**fmt))
         elif band != "≥ 0.05" and pw.get("direction") == "more":
-            out.append(texts["leave_more"].format(p=band, **fmt))
+            out.append(texts["leave_more"].format(p=formatting.p_value(band, lang), **fmt))
         elif band != "≥ 0.05" and pw.get("direction") == "less":
-            out.append(texts["leave_less"].format(p=band, **fmt))
+            out.append(texts["leave_less"].format(p=formatting.p_value(band, lang), **fmt))
         else:
-            out.append(texts["no_difference"].format(p=band, **fmt))
+            out.append(texts["no_difference"].format(p=formatting.p_value(band, lang), **fmt))
     if bench is not None and representation:
         last = representation[-1]["date"]
         for r in representation:
             if r["date"] != last or r["group"] == BELGIAN_ORIGIN or r.get("verdict") != "below":
                 continue
             out.append(texts["below_benchmark"].format(
-                g=names.get(r["group"], r["group"]), share=f"{r['share']:.1%}",
-                bench=f"{r['benchmark_share']:.1%}", label=r["benchmark_label"],
-                p=_p_text(r["p_adjusted"])))
+                g=names.get(r["group"], r["group"]), share=formatting.rate(r["share"], lang),
+                bench=formatting.rate(r["benchmark_share"], lang), label=r["benchmark_label"],
+                p=formatting.p_value(r["p_adjusted"], lang)))
     return out
 
 
