@@ -305,7 +305,7 @@ def _report(repeat: int) -> dict:
     from sqlalchemy import delete
 
     from hrpipeline.extensions import db
-    from hrpipeline.models import ReleaseCache, SuppressionMemory
+    from hrpipeline.models import ReleaseCache
     from hrpipeline.services import funnel as service
     from hrpipeline.services.scope import OPERATOR
 
@@ -314,7 +314,6 @@ def _report(repeat: int) -> dict:
     def forget():
         service.clear_cache()
         db.session.execute(delete(ReleaseCache).where(ReleaseCache.release_key == key))
-        db.session.execute(delete(SuppressionMemory).where(SuppressionMemory.release_key == key))
         db.session.commit()
 
     def run():

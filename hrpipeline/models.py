@@ -321,19 +321,6 @@ class AuditLog(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
 
 
-class SuppressionMemory(db.Model):
-    """Cells hidden in an earlier release of a catalogue entry stay hidden after re-uploads."""
-
-    __tablename__ = "suppression_memory"
-    __table_args__ = (
-        UniqueConstraint("release_key", "cell_key", name="uq_suppression_memory_release_cell"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    release_key: Mapped[str] = mapped_column(String(200), index=True)
-    cell_key: Mapped[str] = mapped_column(String(400))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
 class ReleaseCache(db.Model):
     """A protected release, computed once per data version and shared by every worker.
 
