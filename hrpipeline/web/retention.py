@@ -23,10 +23,10 @@ from flask_login import current_user  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from hrpipeline.access import requires  # noqa: E402
 from hrpipeline.audit import audit  # noqa: E402
+from hrpipeline.charts import style  # noqa: E402
 from hrpipeline.csvsafe import download_headers  # noqa: E402
 from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.domain import EXIT_TYPES  # noqa: E402
@@ -45,8 +45,6 @@ CHART_NAMES = ("km", "turnover", "exits")
 #: Okabe-Ito (Okabe & Ito 2008), the same colours per group as the funnel charts.
 GROUP_COLOURS = {"belgian_origin": "#0072B2", "eu_background": "#E69F00",
                  "non_eu_background": "#009E73", "unknown": "#999999", "all": "#000000"}
-SUPPRESSED_FACE = "#f2f2f2"
-SUPPRESSED_EDGE = "#7a7a7a"
 
 
 def _lang() -> str:
@@ -138,16 +136,13 @@ def _figure() -> tuple[Figure, Any]:
 
 
 def _suppressed_bar(ax, x: float, width: float, top: float) -> None:
-    ax.bar(x, top, width=width, color=SUPPRESSED_FACE, edgecolor=SUPPRESSED_EDGE, hatch="///",
-           linewidth=0.6)
-    ax.text(x, top * 0.5, _("suppressed"), rotation=90, ha="center", va="center", fontsize=7,
-            color="#222222")
+    """A value not shown: the one short neutral marker of every chart (``charts.style``)."""
+    style.hidden_marker(ax, x, width, top, gid="hidden")
 
 
 def _legend(ax, groups: list[str], extra: list[Any] | None = None) -> None:
     handles = [Patch(facecolor=GROUP_COLOURS.get(g, "#CC79A7"), label=_label(g)) for g in groups]
-    handles.append(Patch(facecolor=SUPPRESSED_FACE, edgecolor=SUPPRESSED_EDGE, hatch="///",
-                         label=_("suppressed (hidden to protect privacy)")))
+    handles.append(style.hidden_handle(_("x = not shown (too few people)")))
     handles.extend(extra or [])
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3,
               fontsize=8.5, frameon=False)
@@ -157,7 +152,7 @@ def km_chart(report) -> Figure:
     """The published life tables (steps at each year of service) with their 95% intervals;
     withheld groups listed."""
     fig, ax = _figure()
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    style.percent_axis(ax, _lang())
     shown = []
     for g in report.groups:
         pts = [r for r in report.km if r["group"] == g]
@@ -208,7 +203,7 @@ def _grouped(ax, categories: list[str], groups: list[str], value) -> None:
 def turnover_chart(report) -> Figure:
     """Annualised turnover per period and group; hidden rates drawn as "suppressed" strips."""
     fig, ax = _figure()
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    style.percent_axis(ax, _lang())
     index = {(r["period"], r["group"]): r for r in report.turnover}
     _grouped(ax, report.periods, report.groups,
              lambda p, g: index.get((p, g), {}).get("turnover"))
@@ -239,7 +234,7 @@ def exits_chart(report) -> Figure:
     fig, ax = _figure()
     totals = window_exits(report)
     _grouped(ax, list(EXIT_TYPES), report.groups, lambda t, g: totals[(t, g)])
-    ax.set_xticks(range(len(EXIT_TYPES)), [_label(t) for t in EXIT_TYPES], fontsize=8)
+    style.category_axis(ax, [_label(t) for t in EXIT_TYPES], width=16, fontsize=8.5)
     ax.set_ylabel(_("Leavers since %(date)s", date=report.window_start))
     ax.set_title(_("Exits by type and group"), fontsize=11)
     _legend(ax, report.groups)
