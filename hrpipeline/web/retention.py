@@ -27,7 +27,6 @@ from matplotlib.patches import Patch  # noqa: E402
 from hrpipeline.access import requires  # noqa: E402
 from hrpipeline.audit import audit  # noqa: E402
 from hrpipeline.charts import style  # noqa: E402
-from hrpipeline.csvsafe import download_headers  # noqa: E402
 from hrpipeline.disclosure import is_suppressed  # noqa: E402
 from hrpipeline.domain import EXIT_TYPES  # noqa: E402
 from hrpipeline.errors import NotFound  # noqa: E402
@@ -76,16 +75,75 @@ def page():
                            exit_types=EXIT_TYPES, charts=CHART_NAMES)
 
 
-@bp.get("/retention.csv")
+def retention_sheets(report) -> list:
+    """The tables of the retention page as downloads (``web.export``: ``;`` and decimal comma
+    in NL/FR, the page's headers and labels, XLSX with number formats)."""
+    from hrpipeline.web.export import Column, Sheet
+
+    group = Column("group", _("Group"), "label")
+    rounded = _("Counts are rounded to a multiple of %(k)s; rates are computed from the rounded "
+                "counts.", k=report.k)
+    turnover = [{**r, "period": period_label(r["period"]),
+                 "group": _label(r["group"])} for r in report.turnover]
+    return [
+        Sheet(_("Turnover by year and group"), [
+            Column("period", _("Period"), "text"), Column("group", _("Group"), "text"),
+            Column("average_headcount", _("Average headcount"), "average"),
+            Column("hires", _("Hires"), "count"), Column("leavers", _("Leavers"), "count"),
+            *(Column(f"leavers_{t}", _label(t), "count") for t in EXIT_TYPES),
+            Column("turnover", _("Turnover"), "rate"),
+            Column("turnover_lower", _("Turnover: %(level)s interval from", level="95%"), "rate"),
+            Column("turnover_upper", _("Turnover: %(level)s interval to", level="95%"), "rate"),
+            Column("rate_ratio", _("Exit rate compared with Belgian origin"), "ratio"),
+        ], turnover, [rounded]),
+        Sheet(_("Representation in the corps"), [
+            Column("date", _("Date"), "text"), Column("rank", _("Rank"), "label"), group,
+            Column("count", _("Officers"), "count"), Column("unknown", _("Unknown background"),
+                                                            "count"),
+            Column("share", _("Share of known background"), "rate"),
+            Column("benchmark_share", _("Benchmark"), "rate"),
+            Column("gap_points", _("Gap (points)"), "points"),
+            Column("p_adjusted", _("Adjusted p"), "p"),
+        ], [*report.representation, *report.representation_by_rank],
+            [report.benchmark_label or "", rounded]),
+        Sheet(_("Time in service (life table)"), [
+            group, Column("month", _("Months"), "count"),
+            Column("survival", _("Still in service"), "rate"),
+            Column("lower", _("%(level)s interval from", level="95%"), "rate"),
+            Column("upper", _("%(level)s interval to", level="95%"), "rate"),
+            Column("at_risk", _("At risk"), "count"), Column("exits", _("Leavers"), "count"),
+        ], report.km, [rounded]),
+        Sheet(_("First-year attrition per hire cohort"), [
+            Column("cohort", _("Hired in"), "text"), group,
+            Column("hires", _("Hires"), "count"),
+            Column("exits_12m", _("Left within 12 months"), "count"),
+            Column("attrition", _("First-year attrition"), "rate"),
+            Column("lower", _("%(level)s interval from", level="95%"), "rate"),
+            Column("upper", _("%(level)s interval to", level="95%"), "rate"),
+        ], [{**r, "cohort": str(r["cohort"])} for r in report.first_year], [rounded]),
+        Sheet(_("Exit reasons"), [
+            group, Column("reason", _("Reason"), "label"), Column("count", _("Leavers"), "count"),
+            Column("share", _("Share"), "rate"),
+        ], report.reasons, [rounded]),
+    ]
+
+
+@bp.get("/retention.<fmt>")
 @requires("reports")
-def csv():
+def export_tables(fmt: str):
+    """The retention tables for Belgian Excel (CSV with ``;`` and decimal comma in NL/FR, or
+    XLSX); the API keeps the machine CSV."""
+    from hrpipeline.web import export
+
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound(_("No such download."))
     report, _choices = _report()
     zone = resolve_zone(current_user, report.zone)
-    audit("export_retention", zone_id=getattr(zone, "id", None), via="web", format="csv",
+    audit("export_retention", zone_id=getattr(zone, "id", None), via="web", format=fmt,
           zone=report.zone)
     db.session.commit()
-    return Response(report.to_csv(), mimetype="text/csv",
-                    headers=download_headers(f"retention_{report.zone}.csv"))
+    return export.download(fmt, f"retention_{report.zone}", retention_sheets(report),
+                           f"{_('Retention')}: {report.zone_label}")
 
 
 @bp.get("/retention/charts/<name>.png")

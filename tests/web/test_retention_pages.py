@@ -9,7 +9,6 @@ from tests.services.test_retention_service import (
     SECRET_WORD,
     exit_dates,
     plant_workforce,
-    small_counts_in_csv,
 )
 from tests.web.conftest import as_user
 
@@ -52,14 +51,34 @@ def test_leadership_sees_the_pool(client, workforce, make_user):
     assert SECRET_WORD not in response.get_data(as_text=True).lower()
 
 
-def test_csv_has_no_small_count_and_no_comment(client, workforce, make_user):
-    as_user(client, make_user("hr_manager", ["ANT"]))
+@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+def test_csv_for_belgian_excel_has_no_small_count_and_no_comment(client, workforce, make_user,
+                                                                  lang):
+    """Issue 17 item 5: ';' and decimal comma in NL/FR, the page's labels, UTF-8 with BOM; every
+    count a multiple of k; no exit date, comment or officer reference."""
+    import csv as csv_module
+    import io
+
+    as_user(client, make_user("hr_manager", ["ANT"], language=lang))
     response = client.get("/retention.csv?zone=ANT")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    text = response.get_data(as_text=True)
-    assert small_counts_in_csv(text, 5) == []
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode())
+    text = raw.decode("utf-8-sig")
+    sep = "," if lang == "en" else ";"
+    rows = [r for r in csv_module.reader(io.StringIO(text), delimiter=sep) if r and
+            not r[0].startswith("#")]
+    assert len(rows) > 40
+    assert "belgian_origin" not in text and "non_eu_background" not in text
+    counts = [c for r in rows for c in r if c.isdigit()]
+    assert counts and all(int(c) % 5 == 0 or 1900 < int(c) < 2100 or int(c) in (12, 24, 36, 48,
+                                                                                60)
+                          for c in counts)
     assert SECRET_WORD not in text.lower()
     assert [d for d in exit_dates(workforce) if d in text] == []
+    assert "ANT-" not in text
+    xlsx = client.get("/retention.xlsx?zone=ANT")
+    assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
 
 
 @pytest.mark.parametrize("name", ["km", "turnover", "exits"])
